@@ -1,0 +1,28 @@
+# Copyright 2026 crm_sales_process authors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+{
+    "name": "CRM Sales Processes",
+    "summary": "Structured sales processes: ordered steps with fixed probabilities, "
+    "default processes per salesperson, team or department, pipeline forecast",
+    "version": "19.0.1.0.0",
+    "category": "Sales/CRM",
+    "website": "https://github.com/crm-sales-process/crm_sales_process",
+    "author": "crm_sales_process authors",
+    "maintainers": ["crm-sales-process"],
+    "license": "LGPL-3",
+    "development_status": "Beta",
+    "application": False,
+    "depends": ["crm", "hr"],
+    "external_dependencies": {"python": ["xlsxwriter"]},
+    "data": [
+        "security/ir.model.access.csv",
+        "security/crm_sales_process_security.xml",
+        "views/crm_sales_process_step_views.xml",
+        "views/crm_sales_process_views.xml",
+        "views/crm_lead_views.xml",
+        "views/crm_sales_process_menus.xml",
+    ],
+    "demo": [
+        "demo/crm_sales_process_demo.xml",
+    ],
+}

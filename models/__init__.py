@@ -1,0 +1,3 @@
+from . import crm_sales_process
+from . import crm_sales_process_step
+from . import crm_lead

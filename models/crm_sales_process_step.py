@@ -1,0 +1,83 @@
+# Copyright 2026 crm_sales_process authors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
+
+from .tools import user_initials
+
+
+class CrmSalesProcessStep(models.Model):
+    _name = "crm.sales.process.step"
+    _description = "Sales Process Step"
+    _order = "process_id, sequence, id"
+    _rec_name = "name"
+    _check_company_auto = True
+
+    process_id = fields.Many2one(
+        "crm.sales.process",
+        string="Sales Process",
+        required=True,
+        index=True,
+        ondelete="cascade",
+    )
+    company_id = fields.Many2one(related="process_id.company_id", store=True, index=True)
+    sequence = fields.Integer(default=10)
+    number = fields.Integer(
+        string="No.",
+        compute="_compute_number",
+        help="Position of the step in its sales process, from 1.",
+    )
+    # Stages are shared by the whole company so there is one common pipeline; a step puts a
+    # stage into a process with the process's own probability.
+    stage_id = fields.Many2one("crm.stage", string="Stage", required=True, ondelete="restrict")
+    name = fields.Char(related="stage_id.name", readonly=True)
+    is_won = fields.Boolean(related="stage_id.is_won")
+    probability = fields.Float(
+        string="%",
+        digits=(5, 2),
+        default=0.0,
+        help="How complete the sales process is once this step is done (0–100). "
+        "Opportunities on this step get it as their probability.",
+    )
+    write_user_initials = fields.Char(string="By", compute="_compute_write_user_initials")
+
+    _stage_uniq = models.Constraint(
+        "unique(process_id, stage_id)",
+        "A stage can be used only once in a sales process.",
+    )
+
+    @api.depends("sequence", "process_id.step_ids.sequence")
+    def _compute_number(self):
+        for step in self:
+            steps = step.process_id.step_ids.sorted(lambda s: (s.sequence, s.id or 0))
+            step.number = next(
+                (index for index, other in enumerate(steps, start=1) if other == step), 0
+            )
+
+    @api.depends("write_uid.name")
+    def _compute_write_user_initials(self):
+        for step in self:
+            step.write_user_initials = user_initials(step.write_uid)
+
+    @api.constrains("probability", "stage_id")
+    def _check_probability(self):
+        for step in self:
+            if not 0 <= step.probability <= 100:
+                raise ValidationError(
+                    self.env._(
+                        "The percentage of step “%(step)s” in “%(process)s” must be between "
+                        "0 and 100, not %(value)s.",
+                        step=step.name,
+                        process=step.process_id.name,
+                        value=step.probability,
+                    )
+                )
+            if step.is_won and step.probability != 100:
+                raise ValidationError(
+                    self.env._(
+                        "Step “%(step)s” in “%(process)s” is a won stage: its percentage must "
+                        "be 100.",
+                        step=step.name,
+                        process=step.process_id.name,
+                    )
+                )

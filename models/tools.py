@@ -1,0 +1,51 @@
+# Copyright 2026 crm_sales_process authors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Small pure helpers shared by the models (no ORM state)."""
+
+import unicodedata
+
+from odoo.exceptions import UserError
+from odoo.fields import Domain
+# The first-letter buttons: Latin letters, then the Danish/Norwegian Æ, Ø, Å as letters of
+# their own (as in their alphabets), and "#" for names starting with anything else.
+NAME_INITIALS = [(letter, letter) for letter in "ABCDEFGHIJKLMNOPQRSTUVWXYZÆØÅ"] + [("#", "#")]
+_OWN_LETTERS = {letter for letter, _label in NAME_INITIALS}
+
+
+def name_initial(name):
+    """The first-letter button a name belongs to."""
+    first = (name or "").strip()[:1].upper()
+    if first in _OWN_LETTERS:
+        return first
+    # É → E, Ü → U; Æ/Ø/Å were kept above before decomposition could fold them.
+    base = unicodedata.normalize("NFD", first)[:1]
+    return base if base in _OWN_LETTERS else "#"
+
+
+def user_initials(user):
+    """Initials of a user as the seed's "By" columns show them (Mitchell Admin → MA)."""
+    return "".join(word[0] for word in (user.name or "").split() if word[0].isalnum()).upper()
+
+
+def _escape_like(text):
+    return text.replace("\\", "\\\\").replace("_", "\\_")
+
+
+def wildcard_domain(env, field_names, operator, value):
+    """Domain for the seed's search rule on text fields, case-insensitive.
+
+    ``AS%`` finds values starting with AS, ``%AS`` values ending with AS, and ``AS`` (no %)
+    values containing AS. Odoo's ``ilike`` always wraps the value in %, so the pattern goes to
+    ``=ilike`` as it is (``_`` escaped, so only % is a wildcard). ``not ilike`` negates.
+    """
+    if operator not in ("ilike", "not ilike", "like", "not like", "=", "!="):
+        raise UserError(env._("This field can only be searched with text."))
+    text = str(value or "").strip()
+    if not text or text == "%":
+        return Domain.TRUE if operator in ("ilike", "like", "=") else Domain.FALSE
+    if text.startswith("%") or text.endswith("%"):
+        pattern = "%".join(_escape_like(part) for part in text.split("%"))
+    else:
+        pattern = f"%{_escape_like(text)}%"
+    domain = Domain.OR(Domain(field, "=ilike", pattern) for field in field_names)
+    return ~domain if operator.startswith("not") or operator == "!=" else domain

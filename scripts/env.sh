@@ -1,0 +1,120 @@
+# shellcheck shell=bash
+# Shared set-up for scripts/start.sh, scripts/test.sh and bench/run.sh.
+# Source it; it defines functions and the settings below (all overridable):
+#   ODOO_SRC     Odoo 19.0 Community source tree (holds odoo-bin)   [$HOME/odoo-19.0]
+#   ODOO_VENV    virtualenv built from ODOO_SRC/requirements.txt    [$HOME/odoo-19.0-venv]
+#   ODOO_CLONE   1 = clone the official 19.0 branch into ODOO_SRC when it is missing
+#   PGVERSION    Debian PostgreSQL major version                    [15]
+set -euo pipefail
+
+REPO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ODOO_SRC=${ODOO_SRC:-$HOME/odoo-19.0}
+ODOO_VENV=${ODOO_VENV:-$HOME/odoo-19.0-venv}
+PGVERSION=${PGVERSION:-15}
+ADDONS_DIR="$REPO_DIR/.addons"
+MODULE=crm_sales_process
+ODOO_REPO_URL=https://github.com/odoo/odoo.git
+
+log() { printf '[%s] %s\n' "$MODULE" "$*" >&2; }
+die() { printf '[%s] ERROR: %s\n' "$MODULE" "$*" >&2; exit 1; }
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# Debian packages: PostgreSQL, wkhtmltopdf (QWeb PDF), chromium (tours), build deps of requirements.
+ensure_system_packages() {
+    local wanted=(postgresql-"$PGVERSION" libpq-dev wkhtmltopdf chromium libmagic1 git)
+    local missing=()
+    for pkg in "${wanted[@]}"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
+    done
+    if [ "${#missing[@]}" -gt 0 ]; then
+        log "installing Debian packages: ${missing[*]}"
+        as_root apt-get update -qq
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    fi
+}
+
+odoo_missing_help() {
+    cat >&2 <<MSG
+[$MODULE] ERROR: no Odoo 19.0 source tree found at ODOO_SRC=$ODOO_SRC
+Provide Odoo 19.0 Community in one of these ways, then run the command again:
+  * put (or link) an Odoo 19.0 source tree at \$HOME/odoo-19.0 (the folder holding odoo-bin), or
+  * export ODOO_SRC=/path/to/odoo-19.0, or
+  * export ODOO_CLONE=1 to let this script clone the official 19.0 branch
+    ($ODOO_REPO_URL) into ODOO_SRC (needs internet, about 1 GB).
+MSG
+    exit 1
+}
+
+ensure_odoo_source() {
+    if [ ! -f "$ODOO_SRC/odoo-bin" ] && [ "${ODOO_CLONE:-0}" = 1 ]; then
+        log "cloning Odoo 19.0 into $ODOO_SRC"
+        git clone --depth 1 --branch 19.0 "$ODOO_REPO_URL" "$ODOO_SRC" || odoo_missing_help
+    fi
+    [ -f "$ODOO_SRC/odoo-bin" ] && [ -f "$ODOO_SRC/odoo/release.py" ] || odoo_missing_help
+    grep -q "^version_info = (19, 0," "$ODOO_SRC/odoo/release.py" \
+        || die "$ODOO_SRC is not Odoo 19.0 (see odoo/release.py); point ODOO_SRC at a 19.0 tree"
+}
+
+# The virtualenv: Odoo's requirements (minus python-ldap, which needs LDAP headers and is not used)
+# plus the test tools. Rebuilt only when a requirements file changes.
+ensure_venv() {
+    local stamp="$ODOO_VENV/.crm_sales_process.stamp" want
+    want=$(cat "$ODOO_SRC/requirements.txt" "$REPO_DIR/requirements-dev.txt" | sha256sum | cut -d' ' -f1)
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+        return
+    fi
+    log "building virtualenv $ODOO_VENV"
+    [ -x "$ODOO_VENV/bin/python" ] || python3 -m venv "$ODOO_VENV"
+    local tmp
+    tmp=$(mktemp -d)
+    grep -v -i '^python-ldap' "$ODOO_SRC/requirements.txt" >"$tmp/requirements.txt"
+    # Old sdists (e.g. pinned by Odoo) still import pkg_resources while building.
+    echo 'setuptools<70' >"$tmp/constraints.txt"
+    # pip >= 26 takes build constraints apart (PIP_BUILD_CONSTRAINT); older pip reads PIP_CONSTRAINT
+    # in the isolated build environment too.
+    PIP_CONSTRAINT="$tmp/constraints.txt" PIP_BUILD_CONSTRAINT="$tmp/constraints.txt" \
+        "$ODOO_VENV/bin/pip" install -q \
+        -r "$tmp/requirements.txt" -r "$REPO_DIR/requirements-dev.txt"
+    rm -rf "$tmp"
+    echo "$want" >"$stamp"
+}
+
+# Odoo needs the addon's folder to carry the module name: link the checkout under .addons/.
+ensure_addons_link() {
+    mkdir -p "$ADDONS_DIR"
+    ln -sfn "$REPO_DIR" "$ADDONS_DIR/$MODULE"
+}
+
+# Debian's cluster (pg_ctlcluster runs the server as the postgres user); the current user gets a
+# superuser role so Odoo connects over the local socket without a password.
+ensure_postgres() {
+    if ! pg_lsclusters -h 2>/dev/null | awk '{print $1" "$2}' | grep -q "^$PGVERSION main$"; then
+        as_root pg_createcluster "$PGVERSION" main >/dev/null
+    fi
+    if ! pg_lsclusters -h | awk -v v="$PGVERSION" '$1==v && $2=="main" {print $4}' | grep -q online; then
+        log "starting PostgreSQL $PGVERSION"
+        as_root pg_ctlcluster "$PGVERSION" main start
+    fi
+    local role
+    role=$(id -un)
+    if ! as_root su postgres -c "psql -tAc \"SELECT 1 FROM pg_roles WHERE rolname='$role'\"" | grep -q 1; then
+        as_root su postgres -c "createuser --superuser '$role'"
+    fi
+}
+
+setup_all() {
+    ensure_system_packages
+    ensure_odoo_source
+    ensure_venv
+    ensure_addons_link
+    ensure_postgres
+    ADDONS_PATH="$ODOO_SRC/addons,$ODOO_SRC/odoo/addons,$ADDONS_DIR"
+    export ADDONS_PATH
+}
+
+odoo_bin() {
+    "$ODOO_VENV/bin/python" "$ODOO_SRC/odoo-bin" --addons-path="$ADDONS_PATH" "$@"
+}
