@@ -37,9 +37,7 @@ class CrmSalesProcess(models.Model):
         default=lambda self: self.env.company,
     )
     # Steps
-    step_ids = fields.One2many(
-        "crm.sales.process.step", "process_id", string="Steps", copy=True
-    )
+    step_ids = fields.One2many("crm.sales.process.step", "process_id", string="Steps", copy=True)
     step_count = fields.Integer(string="Steps Count", compute="_compute_step_count", store=True)
     # Use
     opportunity_ids = fields.One2many("crm.lead", "sales_process_id", string="Opportunities")
@@ -129,11 +127,7 @@ class CrmSalesProcess(models.Model):
         domain = Domain("sales_process_id", "!=", False)
         if process_ids is not None:
             domain &= Domain("sales_process_id", "in", process_ids)
-        groups = (
-            self.env["crm.lead"]
-            .sudo()
-            ._read_group(domain, ["sales_process_id"], ["__count"])
-        )
+        groups = self.env["crm.lead"].sudo()._read_group(domain, ["sales_process_id"], ["__count"])
         return {process.id: count for process, count in groups}
 
     def _compute_opportunity_count(self):
@@ -153,12 +147,7 @@ class CrmSalesProcess(models.Model):
             )
         counts = self._get_opportunity_counts()
         matches = COUNT_OPERATORS[operator]
-        process_ids = (
-            self.with_context(active_test=False)
-            .sudo()
-            ._search([])
-            .get_result_ids()
-        )
+        process_ids = self.with_context(active_test=False).sudo()._search([]).get_result_ids()
         return [("id", "in", [pid for pid in process_ids if matches(counts.get(pid, 0), value)])]
 
     @api.depends(

@@ -6,6 +6,7 @@ import unicodedata
 
 from odoo.exceptions import UserError
 from odoo.fields import Domain
+
 # The first-letter buttons: Latin letters, then the Danish/Norwegian Æ, Ø, Å as letters of
 # their own (as in their alphabets), and "#" for names starting with anything else.
 NAME_INITIALS = [(letter, letter) for letter in "ABCDEFGHIJKLMNOPQRSTUVWXYZÆØÅ"] + [("#", "#")]
