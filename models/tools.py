@@ -2,10 +2,12 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """Small pure helpers shared by the models (no ORM state)."""
 
+import re
 import unicodedata
 
 from odoo.exceptions import UserError
 from odoo.fields import Domain
+
 # The first-letter buttons: Latin letters, then the Danish/Norwegian Æ, Ø, Å as letters of
 # their own (as in their alphabets), and "#" for names starting with anything else.
 NAME_INITIALS = [(letter, letter) for letter in "ABCDEFGHIJKLMNOPQRSTUVWXYZÆØÅ"] + [("#", "#")]
@@ -49,3 +51,8 @@ def wildcard_domain(env, field_names, operator, value):
         pattern = f"%{_escape_like(text)}%"
     domain = Domain.OR(Domain(field, "=ilike", pattern) for field in field_names)
     return ~domain if operator.startswith("not") or operator == "!=" else domain
+
+
+def xlsx_sheet_name(name):
+    """A valid Excel sheet name: no []:*?/\\ and at most 31 characters (translations may vary)."""
+    return re.sub(r"[\[\]:*?/\\]", " ", name)[:31]
