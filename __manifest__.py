@@ -21,8 +21,15 @@
         "views/crm_sales_process_views.xml",
         "views/crm_lead_views.xml",
         "views/crm_sales_process_menus.xml",
+        "reports/crm_sales_process_reports.xml",
+        "reports/crm_sales_process_templates.xml",
     ],
     "demo": [
         "demo/crm_sales_process_demo.xml",
     ],
+    "assets": {
+        "web.assets_tests": [
+            "crm_sales_process/static/tests/tours/*.js",
+        ],
+    },
 }

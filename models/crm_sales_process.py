@@ -1,10 +1,20 @@
 # Copyright 2026 crm_sales_process authors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import io
+
+import xlsxwriter
+
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.fields import Domain
 
-from .tools import NAME_INITIALS, name_initial, user_initials, wildcard_domain
+from .tools import (
+    NAME_INITIALS,
+    name_initial,
+    user_initials,
+    wildcard_domain,
+    xlsx_sheet_name,
+)
 
 COUNT_OPERATORS = {
     ">=": lambda count, value: count >= value,
@@ -136,19 +146,31 @@ class CrmSalesProcess(models.Model):
             process.opportunity_count = counts.get(process.id, 0)
 
     def _search_opportunity_count(self, operator, value):
-        if operator == "in":
-            operator = "="
-            value = value[0] if len(value) == 1 else value
-        if operator not in COUNT_OPERATORS or not isinstance(value, int):
-            raise UserError(
-                self.env._(
-                    "In Use can only be compared with >=, <=, >, <, = or != and a whole number."
-                )
-            )
+        """Compare the number of opportunities with a whole number (the seed's "In use").
+
+        The ORM hands ``=``/``!=`` over as ``in``/``not in``; ``False`` (unset) counts as 0.
+        Processes without opportunities have no row in the counts, so when 0 matches the
+        condition the domain excludes the non-matching processes instead of listing matches.
+        """
+        if operator in ("in", "not in"):
+            values = {self._parse_count_value(item or 0) for item in value}
+            positive = operator == "in"
+
+            def matches(count):
+                return (count in values) == positive
+
+        elif operator in COUNT_OPERATORS:
+            number = self._parse_count_value(value)
+
+            def matches(count):
+                return COUNT_OPERATORS[operator](count, number)
+
+        else:
+            raise UserError(self._get_count_search_error())
         counts = self._get_opportunity_counts()
-        matches = COUNT_OPERATORS[operator]
-        process_ids = self.with_context(active_test=False).sudo()._search([]).get_result_ids()
-        return [("id", "in", [pid for pid in process_ids if matches(counts.get(pid, 0), value)])]
+        if matches(0):
+            return [("id", "not in", [pid for pid, count in counts.items() if not matches(count)])]
+        return [("id", "in", [pid for pid, count in counts.items() if matches(count)])]
 
     @api.depends(
         "default_scope",
@@ -211,7 +233,8 @@ class CrmSalesProcess(models.Model):
                 )
             if scope == "none":
                 continue
-            others = self.search(
+            # Other processes of the company count even where record rules hide them.
+            others = self.sudo().search(
                 [
                     ("id", "!=", process.id),
                     ("company_id", "=", process.company_id.id),
@@ -261,8 +284,7 @@ class CrmSalesProcess(models.Model):
             if "name" not in (default or {}):
                 vals["name"] = self.env._("%s (copy)", process.name)
             # A copy must not steal the defaults of its original.
-            vals.setdefault("default_scope", "none")
-            if not (default or {}).get("default_scope"):
+            if "default_scope" not in (default or {}):
                 vals["default_scope"] = "none"
         return vals_list
 
@@ -272,6 +294,18 @@ class CrmSalesProcess(models.Model):
         action["domain"] = [("sales_process_id", "=", self.id)]
         action["context"] = {"default_sales_process_id": self.id, "active_test": True}
         return action
+
+    def action_export_xlsx(self):
+        """Download the formatted Excel workbook of these processes (list/form Actions menu)."""
+        if not self:
+            raise UserError(self.env._("Select at least one sales process to export."))
+        self.check_access("read")
+        ids = ",".join(str(process_id) for process_id in self.ids)
+        return {
+            "type": "ir.actions.act_url",
+            "url": f"/crm_sales_process/export/xlsx?ids={ids}",
+            "target": "download",
+        }
 
     def _get_default_targets(self):
         """Records this process is the default for, given its scope."""
@@ -287,3 +321,120 @@ class CrmSalesProcess(models.Model):
         return dict(self._fields["default_scope"]._description_selection(self.env)).get(
             self.default_scope, ""
         )
+
+    def _parse_count_value(self, value):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+            raise UserError(self._get_count_search_error())
+        return int(value)
+
+    def _get_count_search_error(self):
+        return self.env._(
+            "In Use can only be compared with >=, <=, >, <, = or != and a whole number."
+        )
+
+    def _get_xlsx_export(self):
+        """The formatted workbook: a sheet of the processes and one of their steps (bytes)."""
+        _ = self.env._
+        output = io.BytesIO()
+        workbook = xlsxwriter.Workbook(output, {"in_memory": True})
+        formats = {
+            "header": workbook.add_format(
+                {"bold": True, "bg_color": "#DDE5F0", "border": 1, "valign": "top"}
+            ),
+            "datetime": workbook.add_format({"num_format": "yyyy-mm-dd hh:mm", "valign": "top"}),
+            "percent": workbook.add_format({"num_format": "0%", "valign": "top"}),
+            "percent_decimal": workbook.add_format({"num_format": "0.00%", "valign": "top"}),
+            "text": workbook.add_format({"valign": "top"}),
+            "wrap": workbook.add_format({"text_wrap": True, "valign": "top"}),
+        }
+        yes, no = _("Yes"), _("No")
+        processes = self.with_context(active_test=False)
+        self._write_xlsx_sheet(
+            workbook.add_worksheet(xlsx_sheet_name(_("Sales Processes"))),
+            formats,
+            [
+                (_("ID"), 8, "text"),
+                (_("Name"), 34, "text"),
+                (_("Default For"), 34, "wrap"),
+                (_("Active"), 8, "text"),
+                (_("Steps"), 8, "text"),
+                (_("In Use"), 8, "text"),
+                (_("Created"), 17, "datetime"),
+                (_("Created By"), 10, "text"),
+                (_("Last Modified"), 17, "datetime"),
+                (_("By"), 8, "text"),
+                (_("Company"), 20, "text"),
+                (_("Note"), 60, "wrap"),
+            ],
+            [
+                [
+                    process.id,
+                    process.name,
+                    process.default_for,
+                    yes if process.active else no,
+                    process.step_count,
+                    process.opportunity_count,
+                    self._xlsx_datetime(process.create_date),
+                    process.create_user_initials,
+                    self._xlsx_datetime(process.write_date),
+                    process.write_user_initials,
+                    process.company_id.name,
+                    process.note or "",
+                ]
+                for process in processes
+            ],
+        )
+        self._write_xlsx_sheet(
+            workbook.add_worksheet(xlsx_sheet_name(_("Steps"))),
+            formats,
+            [
+                (_("Sales Process"), 34, "text"),
+                (_("No."), 6, "text"),
+                (_("Name"), 30, "text"),
+                (_("%"), 8, "percent"),
+                (_("Won"), 6, "text"),
+                (_("Last Modified"), 17, "datetime"),
+                (_("By"), 8, "text"),
+            ],
+            [
+                [
+                    process.name,
+                    step.number,
+                    step.name,
+                    (
+                        step.probability / 100,
+                        "percent"
+                        if step.probability == int(step.probability)
+                        else "percent_decimal",
+                    ),
+                    yes if step.is_won else no,
+                    self._xlsx_datetime(step.write_date),
+                    step.write_user_initials,
+                ]
+                for process in processes
+                for step in process.step_ids
+            ],
+        )
+        workbook.close()
+        return output.getvalue()
+
+    def _write_xlsx_sheet(self, sheet, formats, columns, rows):
+        """Header row, column widths and formats, then the rows; frozen header and filters."""
+        for col, (title, width, style) in enumerate(columns):
+            sheet.set_column(col, col, width, formats[style])
+            sheet.write(0, col, title, formats["header"])
+        for row, values in enumerate(rows, start=1):
+            for col, value in enumerate(values):
+                # A cell is a value, or (value, style) where it needs another format.
+                value, style = value if isinstance(value, tuple) else (value, columns[col][2])
+                if value is False or value is None:
+                    value = ""
+                sheet.write(row, col, value, formats[style])
+        sheet.freeze_panes(1, 0)
+        sheet.autofilter(0, 0, max(len(rows), 1), len(columns) - 1)
+
+    def _xlsx_datetime(self, value):
+        """A UTC datetime as the user's local wall-clock time (Excel has no time zones)."""
+        if not value:
+            return False
+        return fields.Datetime.context_timestamp(self, value).replace(tzinfo=None)

@@ -2,6 +2,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
+from odoo.tools import formatLang
 
 from .tools import user_initials
 
@@ -81,3 +82,32 @@ class CrmSalesProcessStep(models.Model):
                         process=step.process_id.name,
                     )
                 )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        # stage_id is NOT NULL in the database; check first so the user gets a clear message
+        # instead of the generic "missing required value" of the integrity error.
+        for vals in vals_list:
+            if not vals.get("stage_id", self.env.context.get("default_stage_id")):
+                process = self.env["crm.sales.process"].browse(
+                    vals.get("process_id", self.env.context.get("default_process_id"))
+                )
+                raise ValidationError(self._get_missing_stage_message(process))
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if "stage_id" in vals and not vals["stage_id"]:
+            raise ValidationError(self._get_missing_stage_message(self.process_id[:1]))
+        return super().write(vals)
+
+    def _get_missing_stage_message(self, process):
+        return self.env._(
+            "Every step of sales process “%(process)s” needs a stage: choose one for each step.",
+            process=process.exists().name or self.env._("New"),
+        )
+
+    def _get_probability_label(self):
+        """The percentage as reports show it: "25 %", "12.50 %" (in the user's number format)."""
+        self.ensure_one()
+        digits = 0 if self.probability == int(self.probability) else 2
+        return f"{formatLang(self.env, self.probability, digits=digits)} %"

@@ -2,6 +2,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """Small pure helpers shared by the models (no ORM state)."""
 
+import re
 import unicodedata
 
 from odoo.exceptions import UserError
@@ -50,3 +51,8 @@ def wildcard_domain(env, field_names, operator, value):
         pattern = f"%{_escape_like(text)}%"
     domain = Domain.OR(Domain(field, "=ilike", pattern) for field in field_names)
     return ~domain if operator.startswith("not") or operator == "!=" else domain
+
+
+def xlsx_sheet_name(name):
+    """A valid Excel sheet name: no []:*?/\\ and at most 31 characters (translations may vary)."""
+    return re.sub(r"[\[\]:*?/\\]", " ", name)[:31]

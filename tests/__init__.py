@@ -1,1 +1,5 @@
 from . import test_sales_process
+from . import test_sales_process_search
+from . import test_sales_process_export
+from . import test_sales_process_report
+from . import test_sales_process_ui
