@@ -22,9 +22,10 @@ as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }
 
-# Debian packages: PostgreSQL, wkhtmltopdf (QWeb PDF), chromium (tours), build deps of requirements.
+# Debian packages: PostgreSQL, wkhtmltopdf (QWeb PDF), chromium (tours), poppler-utils (tests read
+# the PDFs back with pdftotext), build deps of requirements.
 ensure_system_packages() {
-    local wanted=(postgresql-"$PGVERSION" libpq-dev wkhtmltopdf chromium libmagic1 git)
+    local wanted=(postgresql-"$PGVERSION" libpq-dev wkhtmltopdf chromium libmagic1 git poppler-utils)
     local missing=()
     for pkg in "${wanted[@]}"; do
         dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
