@@ -25,4 +25,9 @@
     "demo": [
         "demo/crm_sales_process_demo.xml",
     ],
+    "assets": {
+        "web.assets_tests": [
+            "crm_sales_process/static/tests/tours/crm_sales_process_lead_tour.js",
+        ],
+    },
 }

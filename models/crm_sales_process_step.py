@@ -81,3 +81,51 @@ class CrmSalesProcessStep(models.Model):
                         process=step.process_id.name,
                     )
                 )
+
+    # Opportunities on the step (used by crm.lead)
+
+    @api.depends("stage_id.name", "probability")
+    def _compute_display_name(self):
+        """Step names with their percentage, e.g. Proposition (50 %), for the form's path."""
+        for step in self:
+            step.display_name = self.env._(
+                "%(step)s (%(percentage)s %%)",
+                step=step.stage_id.name or "",
+                percentage=f"{round(step.probability or 0.0, 2):g}",
+            )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        steps = super().create(vals_list)
+        # a process with steps can become a default one
+        self.env["crm.sales.process"]._clear_default_process_rules()
+        return steps
+
+    def write(self, vals):
+        result = super().write(vals)
+        if "process_id" in vals:
+            self.env["crm.sales.process"]._clear_default_process_rules()
+        if "probability" in vals:
+            self._update_opportunity_probabilities()
+        return result
+
+    def unlink(self):
+        result = super().unlink()
+        self.env["crm.sales.process"]._clear_default_process_rules()
+        return result
+
+    def _update_opportunity_probabilities(self):
+        """Open (active, not won) opportunities on the steps get their new percentage.
+
+        One write per step; won opportunities keep 100 %, lost ones keep 0 %. As superuser: the
+        percentage is derived data, to realign also in companies not selected right now.
+        """
+        leads_by_step = self.env["crm.lead"].sudo()._read_group(
+            [("sales_process_step_id", "in", self.ids), ("won_status", "=", "pending")],
+            ["sales_process_step_id"],
+            ["id:recordset"],
+        )
+        for step, leads in leads_by_step:
+            leads.write(
+                {"probability": step.probability, "automated_probability": step.probability}
+            )
