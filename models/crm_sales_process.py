@@ -7,6 +7,7 @@ import xlsxwriter
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.fields import Domain
+from odoo.tools import SQL, ormcache
 
 from .tools import (
     NAME_INITIALS,
@@ -15,6 +16,17 @@ from .tools import (
     wildcard_domain,
     xlsx_sheet_name,
 )
+
+# Fields of a process that change which new opportunities it is the default for
+RULE_FIELDS = {
+    "active",
+    "company_id",
+    "default_scope",
+    "default_user_ids",
+    "default_team_ids",
+    "default_department_ids",
+    "step_ids",
+}
 
 COUNT_OPERATORS = {
     ">=": lambda count, value: count >= value,
@@ -257,6 +269,23 @@ class CrmSalesProcess(models.Model):
                         )
                     )
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        processes = super().create(vals_list)
+        self._clear_default_process_rules()
+        return processes
+
+    def write(self, vals):
+        result = super().write(vals)
+        if RULE_FIELDS & vals.keys():
+            self._clear_default_process_rules()
+        return result
+
+    def unlink(self):
+        result = super().unlink()
+        self._clear_default_process_rules()
+        return result
+
     @api.ondelete(at_uninstall=False)
     def _unlink_except_in_use(self):
         leads = (
@@ -438,3 +467,94 @@ class CrmSalesProcess(models.Model):
         if not value:
             return False
         return fields.Datetime.context_timestamp(self, value).replace(tzinfo=None)
+
+    # Opportunities following the process (used by crm.lead)
+
+    def _get_ordered_steps(self):
+        """Steps in process order (sequence, then creation)."""
+        self.ensure_one()
+        return self.step_ids.sorted(lambda step: (step.sequence, step.id))
+
+    def _get_step_stages(self):
+        """Stages of the steps, in process order: the process's pipeline columns."""
+        return self._get_ordered_steps().stage_id if self else self.env["crm.stage"]
+
+    def _get_nearest_step(self, probability):
+        """Step whose percentage is nearest to ``probability``; ties go to the earlier step."""
+        steps = self._get_ordered_steps()
+        if not steps:
+            return steps
+        return min(
+            enumerate(steps), key=lambda item: (abs(item[1].probability - probability), item[0])
+        )[1]
+
+    @api.model
+    def _clear_default_process_rules(self):
+        self.env.registry.clear_cache()
+
+    @api.model
+    def _get_default_process_rules(self, company_ids):
+        """Default-process rules of the companies (read-only result).
+
+        Cached: creating or importing opportunities and converting leads cost no query for the
+        rules once warm. Changes of processes and steps clear the cache.
+
+        :returns: ``{company id: {"user": {user id: process id}, "team": {team id: process id},
+            "department": {department id: process id}, "all": process id or False}}`` for active
+            processes with steps and a default scope other than "none"; companies without any
+            such process are left out.
+        """
+        if not company_ids:
+            return {}
+        return self._read_default_process_rules(tuple(sorted(company_ids)))
+
+    @api.model
+    @ormcache("company_ids")
+    def _read_default_process_rules(self, company_ids):
+        """_get_default_process_rules in one query, uncached."""
+        self.flush_model(
+            [
+                "active",
+                "company_id",
+                "default_scope",
+                "default_user_ids",
+                "default_team_ids",
+                "default_department_ids",
+            ]
+        )
+        self.env["crm.sales.process.step"].flush_model(["process_id"])
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT process.id, process.company_id, process.default_scope,
+                       ARRAY(SELECT rel.user_id FROM crm_sales_process_default_user_rel rel
+                              WHERE rel.process_id = process.id),
+                       ARRAY(SELECT rel.team_id FROM crm_sales_process_default_team_rel rel
+                              WHERE rel.process_id = process.id),
+                       ARRAY(SELECT rel.department_id
+                               FROM crm_sales_process_default_department_rel rel
+                              WHERE rel.process_id = process.id)
+                  FROM crm_sales_process process
+                 WHERE process.active
+                   AND process.default_scope != 'none'
+                   AND process.company_id = ANY(%s)
+                   AND EXISTS (SELECT 1 FROM crm_sales_process_step step
+                                WHERE step.process_id = process.id)
+              ORDER BY process.id
+                """,
+                list(company_ids),
+            )
+        )
+        rules = {}
+        for row in self.env.cr.fetchall():
+            process_id, company_id, scope, user_ids, team_ids, department_ids = row
+            rule = rules.setdefault(
+                company_id, {"user": {}, "team": {}, "department": {}, "all": False}
+            )
+            if scope == "all":
+                rule["all"] = rule["all"] or process_id
+                continue
+            targets = {"user": user_ids, "team": team_ids, "department": department_ids}[scope]
+            for target_id in targets:
+                rule[scope].setdefault(target_id, process_id)
+        return rules

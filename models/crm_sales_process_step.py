@@ -83,6 +83,16 @@ class CrmSalesProcessStep(models.Model):
                     )
                 )
 
+    @api.depends("stage_id.name", "probability")
+    def _compute_display_name(self):
+        """Step names with their percentage, e.g. Proposition (50 %), for the form's path."""
+        for step in self:
+            step.display_name = self.env._(
+                "%(step)s (%(percentage)s %%)",
+                step=step.stage_id.name or "",
+                percentage=f"{round(step.probability or 0.0, 2):g}",
+            )
+
     @api.model_create_multi
     def create(self, vals_list):
         # stage_id is NOT NULL in the database; check first so the user gets a clear message
@@ -93,12 +103,25 @@ class CrmSalesProcessStep(models.Model):
                     vals.get("process_id", self.env.context.get("default_process_id"))
                 )
                 raise ValidationError(self._get_missing_stage_message(process))
-        return super().create(vals_list)
+        steps = super().create(vals_list)
+        # a process with steps can become a default one
+        self.env["crm.sales.process"]._clear_default_process_rules()
+        return steps
 
     def write(self, vals):
         if "stage_id" in vals and not vals["stage_id"]:
             raise ValidationError(self._get_missing_stage_message(self.process_id[:1]))
-        return super().write(vals)
+        result = super().write(vals)
+        if "process_id" in vals:
+            self.env["crm.sales.process"]._clear_default_process_rules()
+        if "probability" in vals:
+            self._update_opportunity_probabilities()
+        return result
+
+    def unlink(self):
+        result = super().unlink()
+        self.env["crm.sales.process"]._clear_default_process_rules()
+        return result
 
     def _get_missing_stage_message(self, process):
         return self.env._(
@@ -111,3 +134,19 @@ class CrmSalesProcessStep(models.Model):
         self.ensure_one()
         digits = 0 if self.probability == int(self.probability) else 2
         return f"{formatLang(self.env, self.probability, digits=digits)} %"
+
+    def _update_opportunity_probabilities(self):
+        """Open (active, not won) opportunities on the steps get their new percentage.
+
+        One write per step; won opportunities keep 100 %, lost ones keep 0 %. As superuser: the
+        percentage is derived data, to realign also in companies not selected right now.
+        """
+        leads_by_step = self.env["crm.lead"].sudo()._read_group(
+            [("sales_process_step_id", "in", self.ids), ("won_status", "=", "pending")],
+            ["sales_process_step_id"],
+            ["id:recordset"],
+        )
+        for step, leads in leads_by_step:
+            leads.write(
+                {"probability": step.probability, "automated_probability": step.probability}
+            )
