@@ -21,6 +21,11 @@
         "views/crm_sales_process_views.xml",
         "views/crm_lead_views.xml",
         "views/crm_sales_process_menus.xml",
+        "security/crm_sales_forecast_wizard_security.xml",
+        "reports/crm_sales_forecast_reports.xml",
+        "reports/crm_sales_forecast_templates.xml",
+        "wizards/crm_sales_forecast_wizard_views.xml",
+        "views/crm_lead_forecast_views.xml",
     ],
     "demo": [
         "demo/crm_sales_process_demo.xml",

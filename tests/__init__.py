@@ -1,1 +1,2 @@
 from . import test_sales_process
+from . import test_forecast
