@@ -1,2 +1,4 @@
 from . import models
 from . import controllers
+from . import reports
+from . import wizards

@@ -17,12 +17,17 @@
     "data": [
         "security/ir.model.access.csv",
         "security/crm_sales_process_security.xml",
+        "security/crm_sales_forecast_wizard_security.xml",
         "views/crm_sales_process_step_views.xml",
         "views/crm_sales_process_views.xml",
         "views/crm_lead_views.xml",
         "views/crm_sales_process_menus.xml",
         "reports/crm_sales_process_reports.xml",
         "reports/crm_sales_process_templates.xml",
+        "reports/crm_sales_forecast_reports.xml",
+        "reports/crm_sales_forecast_templates.xml",
+        "wizards/crm_sales_forecast_wizard_views.xml",
+        "views/crm_lead_forecast_views.xml",
     ],
     "demo": [
         "demo/crm_sales_process_demo.xml",

@@ -1,0 +1,535 @@
+# Copyright 2026 crm_sales_process authors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Benchmark crm_sales_process against stock Odoo CRM on the same data.
+
+Run through bench/run.sh, which creates the two databases; see bench/README.md. Standalone:
+
+    ADDONS_PATH=... $ODOO_VENV/bin/python bench/bench_forecast.py \
+        --stock-db bench_stock --proc-db bench_proc --leads 100000 --runs 5
+
+``bench_stock`` has crm + hr only, ``bench_proc`` also crm_sales_process. Both get the same
+salespeople, teams, departments and opportunities (same random seed); in ``bench_proc`` the
+opportunities follow one of four sales processes, whose steps give the same probabilities as the
+stock database gets explicitly. Each measurement alternates stock / addon runs and reports the
+median wall time, the number of SQL queries and the peak Python allocation (tracemalloc, one
+extra untimed run). Nothing here is part of the test suite.
+"""
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import time
+import tracemalloc
+from datetime import date, timedelta
+
+import odoo
+from odoo import Command, api
+from odoo.fields import Domain
+from odoo.modules.registry import Registry
+from odoo.tools import config
+
+N_USERS = 50
+N_TEAMS = 5
+N_DEPARTMENTS = 5
+CREATE_BATCH = 10_000
+BENCH_MARK = "crm_sales_process.bench_leads"
+NO_MAIL = {"tracking_disable": True, "mail_create_nolog": True, "mail_notrack": True}
+# (name, [(stage key, probability)], default scope) — the stock database gets no process, but the
+# same stages and probabilities.
+PROCESSES = [
+    ("Bench Standard", [("new", 10), ("qualified", 30), ("proposition", 60), ("won", 100)]),
+    ("Bench Short", [("new", 20), ("proposition", 70), ("won", 100)]),
+    (
+        "Bench Long",
+        [
+            ("new", 5),
+            ("qualified", 20),
+            ("demo", 40),
+            ("proposition", 60),
+            ("negotiation", 80),
+            ("won", 100),
+        ],
+    ),
+    ("Bench Key Accounts", [("new", 10), ("demo", 50), ("negotiation", 75), ("won", 100)]),
+]
+TARGETS = {"create": 1.10, "kanban": 1.05}
+
+
+def log(message):
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+# ----------------------------------------------------------------------
+# Set-up and population
+# ----------------------------------------------------------------------
+
+
+def open_env(dbname):
+    registry = Registry(dbname)
+    cr = registry.cursor()
+    env = api.Environment(cr, api.SUPERUSER_ID, {})
+    env = env(context=dict(env["res.users"].context_get(), **NO_MAIL))
+    return env
+
+
+def get_stages(env):
+    stages = {
+        "new": env.ref("crm.stage_lead1"),
+        "qualified": env.ref("crm.stage_lead2"),
+        "proposition": env.ref("crm.stage_lead3"),
+        "won": env.ref("crm.stage_lead4"),
+    }
+    Stage = env["crm.stage"]
+    for key, name, sequence in (("demo", "Bench Demo", 4), ("negotiation", "Bench Negotiation", 5)):
+        stages[key] = Stage.search([("name", "=", name)], limit=1) or Stage.create(
+            {"name": name, "sequence": sequence}
+        )
+    return stages
+
+
+def setup_master_data(env, with_processes):
+    """50 salespeople in 5 teams and 5 departments, plus 4 processes in the addon database."""
+    company = env.company
+    group = env.ref("sales_team.group_sale_salesman")
+    Users = env["res.users"].with_context(no_reset_password=True)
+    users = Users.search([("login", "like", "bench_user_")], order="login")
+    if not users:
+        users = Users.create(
+            [
+                {
+                    "name": f"Bench Salesperson {index:02d}",
+                    "login": f"bench_user_{index:02d}",
+                    "email": f"bench_user_{index:02d}@example.com",
+                    "group_ids": [Command.set(group.ids)],
+                }
+                for index in range(N_USERS)
+            ]
+        )
+    teams = env["crm.team"].search([("name", "like", "Bench Team ")], order="name")
+    if not teams:
+        teams = env["crm.team"].create(
+            [
+                {
+                    "name": f"Bench Team {index}",
+                    "company_id": company.id,
+                    "member_ids": [Command.set(users[index * 10 : (index + 1) * 10].ids)],
+                }
+                for index in range(N_TEAMS)
+            ]
+        )
+    departments = env["hr.department"].search([("name", "like", "Bench Department ")], order="name")
+    if not departments:
+        departments = env["hr.department"].create(
+            [{"name": f"Bench Department {index}"} for index in range(N_DEPARTMENTS)]
+        )
+        env["hr.employee"].create(
+            [
+                {
+                    "name": user.name,
+                    "user_id": user.id,
+                    "department_id": departments[index % N_DEPARTMENTS].id,
+                }
+                for index, user in enumerate(users)
+            ]
+        )
+    stages = get_stages(env)
+    processes = []
+    if with_processes:
+        Process = env["crm.sales.process"]
+        processes = Process.search([("name", "like", "Bench ")], order="id")
+        if not processes:
+            defaults = [
+                {"default_scope": "all"},
+                {"default_scope": "team", "default_team_ids": [Command.set(teams[1].ids)]},
+                {
+                    "default_scope": "department",
+                    "default_department_ids": [Command.set(departments[2].ids)],
+                },
+                {"default_scope": "user", "default_user_ids": [Command.set(users[:5].ids)]},
+            ]
+            processes = Process.create(
+                [
+                    {
+                        "name": name,
+                        "step_ids": [
+                            Command.create(
+                                {
+                                    "sequence": sequence,
+                                    "stage_id": stages[key].id,
+                                    "probability": probability,
+                                }
+                            )
+                            for sequence, (key, probability) in enumerate(steps)
+                        ],
+                        **default,
+                    }
+                    for (name, steps), default in zip(PROCESSES, defaults, strict=True)
+                ]
+            )
+    env.cr.commit()
+    return users, teams, departments, stages, processes
+
+
+def lead_values(index, rng, users, teams, stages, processes, today):
+    """Values of opportunity number ``index``; the same sequence in both databases."""
+    user_index = index % N_USERS
+    process_index = index % len(PROCESSES)
+    steps = PROCESSES[process_index][1]
+    open_steps = [step for step in steps if step[0] != "won"]
+    stage_key, probability = open_steps[rng.randrange(len(open_steps))]
+    draw = rng.random()
+    values = {
+        "name": f"Bench opportunity {index}",
+        "type": "opportunity",
+        "user_id": users[user_index].id,
+        "team_id": teams[user_index // (N_USERS // N_TEAMS)].id,
+        "expected_revenue": rng.randrange(1_000, 100_000, 100),
+        "date_deadline": today + timedelta(days=rng.randrange(-60, 540)),
+    }
+    if draw < 0.10:  # lost
+        values.update(active=False, probability=0)
+    elif draw < 0.15:  # won
+        stage_key, probability = "won", 100
+    values.setdefault("probability", probability)
+    values["stage_id"] = stages[stage_key].id
+    if processes:
+        values["sales_process_id"] = processes[process_index].id
+    return values
+
+
+def populate(env, leads, with_processes):
+    ICP = env["ir.config_parameter"]
+    users, teams, _departments, stages, processes = setup_master_data(env, with_processes)
+    if ICP.get_param(BENCH_MARK) == str(leads):
+        log(f"{env.cr.dbname}: {leads} opportunities already there")
+        return
+    if ICP.get_param(BENCH_MARK):
+        sys.exit(f"{env.cr.dbname} holds another number of opportunities; drop it first")
+    rng = random.Random(42)
+    today = date(2026, 1, 1)
+    Lead = env["crm.lead"]
+    start = time.perf_counter()
+    for batch_start in range(0, leads, CREATE_BATCH):
+        batch = range(batch_start, min(batch_start + CREATE_BATCH, leads))
+        Lead.create([lead_values(i, rng, users, teams, stages, processes, today) for i in batch])
+        env.flush_all()
+        env.cr.commit()
+        env.invalidate_all()
+        log(f"{env.cr.dbname}: {batch.stop} opportunities ({time.perf_counter() - start:.0f} s)")
+    ICP.set_param(BENCH_MARK, str(leads))
+    env.cr.execute("ANALYZE crm_lead")
+    env.cr.commit()
+
+
+# ----------------------------------------------------------------------
+# Measurements
+# ----------------------------------------------------------------------
+
+
+class Result:
+    def __init__(self, times=None, queries=None, memory=None, note=""):
+        self.times = times or []
+        self.queries = queries
+        self.memory = memory
+        self.note = note
+
+    @property
+    def median(self):
+        return statistics.median(self.times) if self.times else None
+
+
+def measure(env, func, runs, rollback=False, memory=True):
+    """Median wall time (s), queries of the last run and peak Python allocation of ``func``."""
+    times, queries = [], None
+    for _run in range(runs):
+        env.invalidate_all()
+        count = env.cr.sql_log_count
+        start = time.perf_counter()
+        func()
+        env.flush_all()
+        times.append(time.perf_counter() - start)
+        queries = env.cr.sql_log_count - count
+        if rollback:
+            env.cr.rollback()
+    peak = None
+    if memory:
+        env.invalidate_all()
+        tracemalloc.start()
+        func()
+        env.flush_all()
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        if rollback:
+            env.cr.rollback()
+    env.invalidate_all()
+    return Result(times, queries, peak)
+
+
+def alternate(measures, runs, warmup=True):
+    """Run each (env, func, kwargs) one run at a time in turn, so drift hits all alike.
+
+    The order flips every round (no measure always runs first) after an untimed warm-up round.
+    """
+    results = [Result() for _measure in measures]
+    indexed = list(enumerate(measures))
+    if warmup:
+        for _index, (env, func, kwargs) in indexed:
+            measure(env, func, 1, **dict(kwargs, memory=False))
+    for run in range(runs):
+        for index, (env, func, kwargs) in indexed if run % 2 == 0 else indexed[::-1]:
+            one = measure(env, func, 1, **dict(kwargs, memory=False))
+            results[index].times += one.times
+            results[index].queries = one.queries
+    for result, (env, func, kwargs) in zip(results, measures, strict=True):
+        if kwargs.get("memory", True):
+            result.memory = measure(env, func, 0, **kwargs).memory
+    return results
+
+
+def admin_env(env):
+    return env(user=env.ref("base.user_admin").id)
+
+
+def create_values(env, count):
+    """Opportunities as a user would create them: no stage, no probability, no process."""
+    users, teams = (
+        env["res.users"].search([("login", "like", "bench_user_")], order="login"),
+        env["crm.team"].search([("name", "like", "Bench Team ")], order="name"),
+    )
+    rng = random.Random(7)
+    return [
+        {
+            "name": f"Bench new opportunity {index}",
+            "type": "opportunity",
+            "user_id": users[index % N_USERS].id,
+            "team_id": teams[(index % N_USERS) // (N_USERS // N_TEAMS)].id,
+            "expected_revenue": rng.randrange(1_000, 100_000, 100),
+            "date_deadline": date(2026, 1, 1) + timedelta(days=rng.randrange(0, 365)),
+        }
+        for index in range(count)
+    ]
+
+
+def kanban_call(env, domain):
+    """The pipeline kanban's request: web_read_group on stage_id, first groups unfolded."""
+    Lead = env["crm.lead"].with_context(read_group_expand=True, default_type="opportunity")
+    view = env.ref("crm.crm_case_kanban_view_leads")
+    fields_info = Lead.get_views([(view.id, "kanban")])["models"]["crm.lead"]["fields"]
+    spec = {}
+    for name, info in fields_info.items():
+        if info["type"] in ("many2one", "one2many", "many2many"):
+            spec[name] = {"fields": {"display_name": {}}}
+        elif info["type"] != "properties":
+            spec[name] = {}
+
+    def call():
+        Lead.web_read_group(
+            domain,
+            ["stage_id"],
+            ["expected_revenue:sum"],
+            auto_unfold=True,
+            unfold_read_specification=spec,
+            unfold_read_default_limit=80,
+        )
+
+    return call
+
+
+def stock_forecast_call(env):
+    """Stock equivalent of the forecast figures: the same sums per salesperson and team."""
+    Lead = env["crm.lead"]
+    domain = Domain(
+        [("type", "=", "opportunity"), ("active", "=", True), ("won_status", "=", "pending")]
+    ) & Domain("company_id", "in", [env.company.id, False])
+
+    def call():
+        for groupby in ("user_id", "team_id"):
+            groups = Lead._read_group(
+                domain, [groupby], ["__count", "expected_revenue:sum", "prorated_revenue:sum"]
+            )
+            _labels = [record.sudo().display_name for record, *_sums in groups]
+
+    return call
+
+
+def run_benchmarks(stock, proc, runs, create_runs, with_xlsx):
+    results = {}
+    stock_admin, proc_admin = admin_env(stock), admin_env(proc)
+
+    log("bulk create of 10,000 opportunities")
+    values = create_values(stock, 10_000), create_values(proc, 10_000)
+    for env, vals in ((stock_admin, values[0]), (proc_admin, values[1])):
+        env["crm.lead"].create(vals[:1000])  # short warm-up instead of a full round
+        env.cr.rollback()
+    # 10,000 creates under tracemalloc take minutes: no memory figure for them
+    no_memory = {"rollback": True, "memory": False}
+    results["create"] = alternate(
+        [
+            (stock_admin, lambda: stock_admin["crm.lead"].create(values[0]), no_memory),
+            (proc_admin, lambda: proc_admin["crm.lead"].create(values[1]), no_memory),
+        ],
+        create_runs,
+        warmup=False,
+    )
+
+    log("pipeline kanban")
+    opportunities = [("type", "=", "opportunity")]
+    results["kanban"] = alternate(
+        [
+            (stock_admin, kanban_call(stock_admin, opportunities), {}),
+            (proc_admin, kanban_call(proc_admin, opportunities), {}),
+        ],
+        runs,
+    )
+    process = proc["crm.sales.process"].search([("name", "=", PROCESSES[0][0])])
+    results["kanban_process"] = [
+        Result(note="n/a"),
+        measure(
+            proc_admin,
+            kanban_call(proc_admin, opportunities + [("sales_process_id", "=", process.id)]),
+            runs,
+        ),
+    ]
+
+    log("forecast")
+    wizard = proc_admin["crm.sales.forecast.wizard"].create({})
+    proc.cr.commit()
+    results["forecast"] = alternate(
+        [
+            (stock_admin, stock_forecast_call(stock_admin), {}),
+            (proc_admin, wizard._get_forecast_summary, {}),
+        ],
+        runs,
+    )
+    results["forecast"][0].note = "2 groupings (no department in stock)"
+    results["forecast_pdf"] = [
+        Result(note="n/a"),
+        measure(proc_admin, wizard._get_report_data, runs),
+    ]
+    if with_xlsx:
+        results["forecast_xlsx"] = [
+            Result(note="n/a"),
+            measure(proc_admin, wizard._generate_xlsx, 1),
+        ]
+
+    log("in-use counts")
+    processes = proc_admin["crm.sales.process"].search([])
+    results["in_use"] = [
+        Result(note="n/a"),
+        measure(proc_admin, lambda: processes.mapped("opportunity_count"), runs),
+    ]
+    proc.cr.rollback()
+    return results
+
+
+# ----------------------------------------------------------------------
+# Report
+# ----------------------------------------------------------------------
+
+LABELS = {
+    "create": "bulk create 10,000 opportunities",
+    "kanban": "pipeline kanban web_read_group",
+    "kanban_process": "pipeline kanban, one process filter",
+    "forecast": "forecast figures (3 groupings + total)",
+    "forecast_pdf": "forecast PDF data (summary, no details)",
+    "forecast_xlsx": "forecast XLSX, every opportunity (1 run)",
+    "in_use": "in-use counts (opportunity_count, all)",
+}
+
+
+def fmt_time(seconds):
+    if seconds is None:
+        return "n/a"
+    return f"{seconds * 1000:,.0f} ms" if seconds < 10 else f"{seconds:,.1f} s"
+
+
+def fmt_memory(peak):
+    return "—" if peak is None else f"{peak / 1024 / 1024:,.1f} MiB"
+
+
+def print_table(results, leads, runs, create_runs):
+    header = (
+        f"{'measure':<42} | {'stock':>10} {'q':>6} {'mem':>9} | {'addon':>10} {'q':>6} "
+        f"{'mem':>9} | {'ratio':>6} | target"
+    )
+    print()
+    print(
+        f"crm_sales_process benchmark: {leads:,} opportunities, {N_USERS} salespeople, "
+        f"{N_TEAMS} teams, {N_DEPARTMENTS} departments, {len(PROCESSES)} processes"
+    )
+    print(
+        f"median of {runs} runs ({create_runs} for create); q = SQL queries per run; "
+        "mem = peak Python allocation (tracemalloc)"
+    )
+    print("-" * len(header))
+    print(header)
+    print("-" * len(header))
+    for key, label in LABELS.items():
+        if key not in results:
+            continue
+        stock, addon = results[key]
+        ratio = target = ""
+        if stock.median and addon.median:
+            ratio = f"{addon.median / stock.median:.2f}x"
+        if key in TARGETS:
+            limit = TARGETS[key]
+            verdict = "OK" if ratio and addon.median / stock.median <= limit else "MISS"
+            target = f"<= {limit:.2f}x {verdict}"
+        elif key in ("forecast", "forecast_pdf"):
+            target = f"< 1 s {'OK' if addon.median < 1 else 'MISS'}"
+        if stock.note == "n/a":
+            stock_cells = ("n/a", "", "")
+        else:
+            stock_cells = (fmt_time(stock.median), stock.queries, fmt_memory(stock.memory))
+        addon_cells = (fmt_time(addon.median), addon.queries, fmt_memory(addon.memory))
+        print(
+            f"{label:<42} | {stock_cells[0]:>10} {stock_cells[1]:>6} {stock_cells[2]:>9} | "
+            f"{addon_cells[0]:>10} {addon_cells[1]:>6} {addon_cells[2]:>9} | {ratio:>6} | {target}"
+        )
+    print("-" * len(header))
+    notes = [
+        f"{LABELS[key]}: stock = {res[0].note}"
+        for key, res in results.items()
+        if res[0].note not in ("", "n/a")
+    ]
+    for note in notes:
+        print(f"note: {note}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--stock-db", default="bench_stock")
+    parser.add_argument("--proc-db", default="bench_proc")
+    parser.add_argument("--leads", type=int, default=int(os.environ.get("BENCH_LEADS", 100_000)))
+    parser.add_argument("--runs", type=int, default=int(os.environ.get("BENCH_RUNS", 15)))
+    parser.add_argument(
+        "--create-runs", type=int, default=int(os.environ.get("BENCH_CREATE_RUNS", 3))
+    )
+    parser.add_argument(
+        "--no-xlsx", action="store_true", default=os.environ.get("BENCH_XLSX", "1") == "0"
+    )
+    args = parser.parse_args()
+    config.parse_config(
+        [
+            f"--addons-path={os.environ['ADDONS_PATH']}",
+            "--log-level=warn",
+            "--http-interface=127.0.0.1",
+        ],
+        setup_logging=True,
+    )
+    log(f"Odoo {odoo.release.version}")
+    stock, proc = open_env(args.stock_db), open_env(args.proc_db)
+    try:
+        populate(stock, args.leads, with_processes=False)
+        populate(proc, args.leads, with_processes=True)
+        results = run_benchmarks(stock, proc, args.runs, args.create_runs, not args.no_xlsx)
+    finally:
+        stock.cr.close()
+        proc.cr.close()
+    print_table(results, args.leads, args.runs, args.create_runs)
+
+
+if __name__ == "__main__":
+    main()

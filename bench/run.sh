@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Benchmark crm_sales_process against stock Odoo CRM (see bench/README.md). Not a test.
+#   BENCH_LEADS        opportunities per database                         [100000]
+#   BENCH_RUNS         runs per measurement (median reported)              [15]
+#   BENCH_CREATE_RUNS  runs of the 10,000-opportunity bulk create          [3]
+#   BENCH_XLSX=0       skip the (slow, informational) XLSX generation
+#   BENCH_REUSE=1      keep bench_stock / bench_proc when they already hold BENCH_LEADS
+#                      opportunities (the addon is updated in bench_proc)
+#   STOCK_DB, PROC_DB  database names                                      [bench_stock, bench_proc]
+source "$(dirname "$0")/../scripts/env.sh"
+setup_all
+
+BENCH_LEADS=${BENCH_LEADS:-100000}
+STOCK_DB=${STOCK_DB:-bench_stock}
+PROC_DB=${PROC_DB:-bench_proc}
+export BENCH_LEADS
+
+db_leads() {  # the number of opportunities a bench database was populated with, or nothing
+    psql -d "$1" -tAc "SELECT value FROM ir_config_parameter
+        WHERE key = 'crm_sales_process.bench_leads'" 2>/dev/null || true
+}
+
+prepare_db() {  # prepare_db <db> <modules>
+    local db=$1 modules=$2
+    if [ "${BENCH_REUSE:-0}" = 1 ] && [ "$(db_leads "$db")" = "$BENCH_LEADS" ]; then
+        log "reusing $db"
+        if [ "$modules" != "crm,hr" ]; then
+            odoo_bin -d "$db" -u "$MODULE" --stop-after-init --no-http --log-level=warn
+        fi
+        return
+    fi
+    log "creating $db with $modules (no demo data)"
+    dropdb --if-exists "$db"
+    odoo_bin -d "$db" -i "$modules" --stop-after-init --no-http --log-level=warn
+}
+
+start=$(date +%s)
+prepare_db "$STOCK_DB" crm,hr
+prepare_db "$PROC_DB" "$MODULE"
+PYTHONPATH="$ODOO_SRC" "$ODOO_VENV/bin/python" "$REPO_DIR/bench/bench_forecast.py" \
+    --stock-db "$STOCK_DB" --proc-db "$PROC_DB" --leads "$BENCH_LEADS"
+log "benchmark done in $(( $(date +%s) - start )) s"

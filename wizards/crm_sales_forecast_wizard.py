@@ -1,0 +1,441 @@
+# Copyright 2026 crm_sales_process authors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Sales forecast report: the weighted pipeline per salesperson, department and sales team.
+
+The forecast covers the *open pipeline*: active opportunities that are neither won nor lost
+(``won_status = 'pending'``). Lost opportunities are archived with probability 0 and won ones are
+no longer a forecast but a result, so both stay out of every figure. The weighted revenue is
+Odoo's stored ``prorated_revenue`` (expected revenue × probability / 100), which for
+opportunities following a sales process is the fixed percentage of their step.
+
+The figures are aggregated by PostgreSQL (``_read_group``), so the number of queries and the
+Python work do not grow with the number of opportunities. The opportunity details behind the
+figures are read with one ``search_fetch``: all of them in the XLSX, and in the PDF only up to a
+limit (system parameter ``crm_sales_process.forecast_pdf_detail_limit``, default 500), because a
+PDF of 100,000 lines is useless and slow to render; above the limit the PDF says so.
+"""
+
+import base64
+import io
+from collections import defaultdict
+
+import xlsxwriter
+
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
+from odoo.fields import Domain
+from odoo.tools import format_date
+
+# Lead fields the summary is grouped by, in report order.
+SUMMARY_GROUPBYS = ("user_id", "department_id", "team_id")
+SUMMARY_AGGREGATES = ["__count", "expected_revenue:sum", "prorated_revenue:sum"]
+# Lead fields shown for each opportunity behind the figures.
+DETAIL_FIELDS = [
+    "name",
+    "partner_id",
+    "user_id",
+    "department_id",
+    "team_id",
+    "sales_process_id",
+    "stage_id",
+    "date_deadline",
+    "expected_revenue",
+    "probability",
+    "prorated_revenue",
+]
+PDF_DETAIL_LIMIT_PARAM = "crm_sales_process.forecast_pdf_detail_limit"
+PDF_DETAIL_LIMIT_DEFAULT = 500
+
+
+class CrmSalesForecastWizard(models.TransientModel):
+    _name = "crm.sales.forecast.wizard"
+    _description = "Sales Forecast Report"
+    _check_company_auto = True
+
+    company_id = fields.Many2one(
+        "res.company",
+        required=True,
+        default=lambda self: self.env.company,
+        help="Opportunities of this company (and those without a company), in its currency.",
+    )
+    currency_id = fields.Many2one(related="company_id.currency_id")
+    # Filters
+    date_from = fields.Date(
+        string="Expected Closing From",
+        help="Only opportunities expected to close on or after this date. Opportunities "
+        "without an expected closing date are left out when a period is given.",
+    )
+    date_to = fields.Date(
+        string="Expected Closing To",
+        help="Only opportunities expected to close on or before this date. Opportunities "
+        "without an expected closing date are left out when a period is given.",
+    )
+    team_ids = fields.Many2many(
+        "crm.team",
+        "crm_sales_forecast_wizard_team_rel",
+        "wizard_id",
+        "team_id",
+        string="Sales Teams",
+        check_company=True,
+    )
+    department_ids = fields.Many2many(
+        "hr.department",
+        "crm_sales_forecast_wizard_department_rel",
+        "wizard_id",
+        "department_id",
+        string="Departments",
+        check_company=True,
+    )
+    user_ids = fields.Many2many(
+        "res.users",
+        "crm_sales_forecast_wizard_user_rel",
+        "wizard_id",
+        "user_id",
+        string="Salespeople",
+        domain="[('share', '=', False)]",
+    )
+    process_ids = fields.Many2many(
+        "crm.sales.process",
+        "crm_sales_forecast_wizard_process_rel",
+        "wizard_id",
+        "process_id",
+        string="Sales Processes",
+        check_company=True,
+        context={"active_test": False},
+    )
+    # The generated spreadsheet, downloaded through /web/content: only the wizard's creator
+    # can read a transient record, so nobody else can fetch it.
+    xlsx_file = fields.Binary(string="Spreadsheet", readonly=True, attachment=False)
+    xlsx_filename = fields.Char(readonly=True)
+
+    @api.constrains("date_from", "date_to")
+    def _check_period(self):
+        for wizard in self:
+            if wizard.date_from and wizard.date_to and wizard.date_from > wizard.date_to:
+                raise ValidationError(
+                    self.env._(
+                        "The expected closing period starts on %(date_from)s, after its end "
+                        "%(date_to)s. Choose a start date on or before the end date.",
+                        date_from=format_date(self.env, wizard.date_from),
+                        date_to=format_date(self.env, wizard.date_to),
+                    )
+                )
+
+    def action_print_pdf(self):
+        self.ensure_one()
+        # config=False: print right away, without Odoo's first-time document layout dialog.
+        report = self.env.ref("crm_sales_process.crm_sales_forecast_report_action")
+        return report.report_action(self, config=False)
+
+    def action_export_xlsx(self):
+        self.ensure_one()
+        self.write(
+            {
+                "xlsx_file": base64.b64encode(self._generate_xlsx()),
+                "xlsx_filename": self._get_file_name("xlsx"),
+            }
+        )
+        return {
+            "type": "ir.actions.act_url",
+            "target": "self",
+            "url": f"/web/content/{self._name}/{self.id}/xlsx_file/"
+            f"{self.xlsx_filename}?download=true",
+        }
+
+    # ------------------------------------------------------------------
+    # Figures
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _get_open_pipeline_domain(self):
+        """The open pipeline: active opportunities neither won nor lost."""
+        return Domain(
+            [
+                ("type", "=", "opportunity"),
+                ("active", "=", True),
+                ("won_status", "=", "pending"),
+            ]
+        )
+
+    def _get_forecast_domain(self):
+        """Open pipeline of the wizard's company, narrowed by the wizard's filters."""
+        self.ensure_one()
+        domain = self._get_open_pipeline_domain() & Domain(
+            "company_id", "in", [self.company_id.id, False]
+        )
+        if self.date_from:
+            domain &= Domain("date_deadline", ">=", self.date_from)
+        if self.date_to:
+            domain &= Domain("date_deadline", "<=", self.date_to)
+        for field_name, records in (
+            ("team_id", self.team_ids),
+            ("department_id", self.department_ids),
+            ("user_id", self.user_ids),
+            ("sales_process_id", self.process_ids),
+        ):
+            if records:
+                domain &= Domain(field_name, "in", records.ids)
+        return domain
+
+    def _get_forecast_summary(self):
+        """Weighted pipeline per salesperson, department and sales team, plus the total.
+
+        Three SQL aggregations whatever the number of opportunities; the user's record rules
+        apply (a salesperson sees the figures of the opportunities they may read). Returns::
+
+            {"user_id": [line, ...], "department_id": [...], "team_id": [...], "total": line}
+
+        where a line is a dict with ``record`` (empty recordset for "none"), ``name``,
+        ``count``, ``expected_revenue`` and ``prorated_revenue``, sorted by name with the
+        "none" line last.
+        """
+        self.ensure_one()
+        domain = self._get_forecast_domain()
+        Lead = self.env["crm.lead"]
+        summary = {}
+        for groupby in SUMMARY_GROUPBYS:
+            groups = Lead._read_group(domain, [groupby], SUMMARY_AGGREGATES)
+            lines = [
+                self._prepare_summary_line(record, count, expected, prorated, groupby)
+                for record, count, expected, prorated in groups
+            ]
+            summary[groupby] = sorted(
+                lines, key=lambda line: (not line["record"], line["name"].lower())
+            )
+        # Every opportunity has exactly one salesperson (or none): the salesperson lines
+        # partition the pipeline, so their sum is the grand total without another query.
+        user_lines = summary["user_id"]
+        currency = self.currency_id
+        summary["total"] = {
+            "record": Lead.browse(),
+            "name": self.env._("Total"),
+            "count": sum(line["count"] for line in user_lines),
+            "expected_revenue": currency.round(
+                sum(line["expected_revenue"] for line in user_lines)
+            ),
+            "prorated_revenue": currency.round(
+                sum(line["prorated_revenue"] for line in user_lines)
+            ),
+        }
+        return summary
+
+    def _prepare_summary_line(self, record, count, expected, prorated, groupby):
+        # Group labels are read as superuser: the group exists because the user may read its
+        # opportunities, while a department of another company may not be readable itself.
+        return {
+            "record": record,
+            "name": record.sudo().display_name if record else self._get_none_label(groupby),
+            "count": count,
+            "expected_revenue": expected or 0.0,
+            "prorated_revenue": prorated or 0.0,
+        }
+
+    def _get_none_label(self, groupby):
+        return {
+            "user_id": self.env._("No salesperson"),
+            "department_id": self.env._("No department"),
+            "team_id": self.env._("No sales team"),
+        }[groupby]
+
+    def _get_forecast_leads(self, limit=None):
+        """The opportunities behind the figures, in one query for their own fields.
+
+        Ordered by expected closing date; callers regroup them by salesperson.
+        """
+        self.ensure_one()
+        return self.env["crm.lead"].search_fetch(
+            self._get_forecast_domain(),
+            DETAIL_FIELDS,
+            order="date_deadline, id",
+            limit=limit,
+        )
+
+    def _get_pdf_detail_limit(self):
+        value = self.env["ir.config_parameter"].sudo().get_param(PDF_DETAIL_LIMIT_PARAM)
+        try:
+            return max(int(value), 0) if value else PDF_DETAIL_LIMIT_DEFAULT
+        except ValueError:
+            return PDF_DETAIL_LIMIT_DEFAULT
+
+    def _get_report_data(self):
+        """Everything the PDF shows: summary, filters and (below the limit) details."""
+        self.ensure_one()
+        summary = self._get_forecast_summary()
+        count = summary["total"]["count"]
+        limit = self._get_pdf_detail_limit()
+        with_details = count <= limit
+        details = []
+        if with_details and count:
+            leads_by_user = self._group_leads_by_user(self._get_forecast_leads())
+            details = [
+                (line, leads_by_user.get(line["record"].id, [])) for line in summary["user_id"]
+            ]
+        return {
+            "summary": summary,
+            "filters": self._get_filter_descriptions(),
+            "with_details": with_details,
+            "detail_limit": limit,
+            "details": details,
+        }
+
+    @api.model
+    def _group_leads_by_user(self, leads):
+        leads_by_user = defaultdict(list)
+        for lead in leads:
+            leads_by_user[lead.user_id.id].append(lead)
+        return leads_by_user
+
+    def _get_filter_descriptions(self):
+        """[(label, value)] describing the filters, for the report headers."""
+        self.ensure_one()
+        if self.date_from or self.date_to:
+            date_from = format_date(self.env, self.date_from) if self.date_from else "…"
+            date_to = format_date(self.env, self.date_to) if self.date_to else "…"
+            period = f"{date_from} – {date_to}"
+        else:
+            period = self.env._("Any")
+        descriptions = [
+            (self.env._("Company"), self.company_id.name),
+            (self.env._("Expected closing"), period),
+        ]
+        for label, records in (
+            (self.env._("Sales teams"), self.team_ids),
+            (self.env._("Departments"), self.department_ids),
+            (self.env._("Salespeople"), self.user_ids),
+            (self.env._("Sales processes"), self.process_ids),
+        ):
+            if records:
+                descriptions.append((label, ", ".join(records.mapped("display_name"))))
+        return descriptions
+
+    def _get_file_name(self, extension):
+        self.ensure_one()
+        today = fields.Date.context_today(self).isoformat()
+        return f"{self.env._('sales-forecast')}-{today}.{extension}"
+
+    # ------------------------------------------------------------------
+    # Spreadsheet
+    # ------------------------------------------------------------------
+
+    def _get_summary_sections(self):
+        return [
+            ("user_id", self.env._("Per salesperson"), self.env._("Salesperson")),
+            ("department_id", self.env._("Per department"), self.env._("Department")),
+            ("team_id", self.env._("Per sales team"), self.env._("Sales Team")),
+        ]
+
+    def _generate_xlsx(self):
+        """The forecast as an XLSX: a summary sheet and every opportunity behind it."""
+        self.ensure_one()
+        summary = self._get_forecast_summary()
+        output = io.BytesIO()
+        workbook = xlsxwriter.Workbook(output, {"in_memory": True})
+        digits = self.currency_id.decimal_places
+        money_format = "#,##0" + ("." + "0" * digits if digits else "")
+        styles = {
+            "title": workbook.add_format({"bold": True, "font_size": 14}),
+            "bold": workbook.add_format({"bold": True}),
+            "header": workbook.add_format({"bold": True, "bottom": 1, "bg_color": "#E9ECEF"}),
+            "money": workbook.add_format({"num_format": money_format}),
+            "money_total": workbook.add_format(
+                {"num_format": money_format, "bold": True, "top": 1}
+            ),
+            "total": workbook.add_format({"bold": True, "top": 1}),
+            "percent": workbook.add_format({"num_format": "0.00"}),
+            "date": workbook.add_format({"num_format": "yyyy-mm-dd"}),
+        }
+        self._write_xlsx_summary(workbook, styles, summary)
+        self._write_xlsx_details(workbook, styles, summary)
+        workbook.close()
+        return output.getvalue()
+
+    def _write_xlsx_summary(self, workbook, styles, summary):
+        sheet = workbook.add_worksheet(self.env._("Forecast"))
+        sheet.set_column(0, 0, 34)
+        sheet.set_column(1, 1, 14)
+        sheet.set_column(2, 3, 20)
+        currency = self.currency_id.name
+        sheet.write(0, 0, self.env._("Sales Forecast"), styles["title"])
+        row = 2
+        for label, value in self._get_filter_descriptions():
+            sheet.write(row, 0, label, styles["bold"])
+            sheet.write(row, 1, value)
+            row += 1
+        headers = [
+            self.env._("Opportunities"),
+            self.env._("Expected Revenue (%s)", currency),
+            self.env._("Weighted Revenue (%s)", currency),
+        ]
+        for groupby, title, column in self._get_summary_sections():
+            row += 1
+            sheet.write(row, 0, title, styles["bold"])
+            row += 1
+            sheet.write_row(row, 0, [column, *headers], styles["header"])
+            for line in summary[groupby]:
+                row += 1
+                self._write_xlsx_summary_line(sheet, row, line, styles, total=False)
+            row += 1
+            self._write_xlsx_summary_line(sheet, row, summary["total"], styles, total=True)
+            row += 1
+        row += 1
+        sheet.write_row(row, 0, [self.env._("Grand Total"), *headers], styles["header"])
+        row += 1
+        self._write_xlsx_summary_line(sheet, row, summary["total"], styles, total=True)
+
+    def _write_xlsx_summary_line(self, sheet, row, line, styles, total):
+        text_style = styles["total"] if total else None
+        money_style = styles["money_total"] if total else styles["money"]
+        sheet.write(row, 0, line["name"], text_style)
+        sheet.write_number(row, 1, line["count"], text_style)
+        sheet.write_number(row, 2, line["expected_revenue"], money_style)
+        sheet.write_number(row, 3, line["prorated_revenue"], money_style)
+
+    def _write_xlsx_details(self, workbook, styles, summary):
+        sheet = workbook.add_worksheet(self.env._("Opportunities"))
+        headers = [
+            (self.env._("Opportunity"), 36),
+            (self.env._("Customer"), 28),
+            (self.env._("Salesperson"), 22),
+            (self.env._("Department"), 22),
+            (self.env._("Sales Team"), 20),
+            (self.env._("Sales Process"), 24),
+            (self.env._("Stage"), 20),
+            (self.env._("Expected Closing"), 16),
+            (self.env._("Expected Revenue"), 18),
+            (self.env._("Probability (%)"), 14),
+            (self.env._("Weighted Revenue"), 18),
+        ]
+        for col, (title, width) in enumerate(headers):
+            sheet.set_column(col, col, width)
+            sheet.write(0, col, title, styles["header"])
+        sheet.freeze_panes(1, 0)
+        # Same order as the summary: per salesperson, then by expected closing date.
+        leads_by_user = self._group_leads_by_user(self._get_forecast_leads())
+        row = 0
+        for line in summary["user_id"]:
+            for lead in leads_by_user.get(line["record"].id, []):
+                row += 1
+                sheet.write_row(
+                    row,
+                    0,
+                    [
+                        lead.name or "",
+                        lead.partner_id.display_name or "",
+                        line["name"],
+                        lead.department_id.sudo().display_name or "",
+                        lead.team_id.display_name or "",
+                        lead.sales_process_id.display_name or "",
+                        lead.stage_id.display_name or "",
+                    ],
+                )
+                if lead.date_deadline:
+                    sheet.write_datetime(row, 7, lead.date_deadline, styles["date"])
+                sheet.write_number(row, 8, lead.expected_revenue, styles["money"])
+                sheet.write_number(row, 9, lead.probability, styles["percent"])
+                sheet.write_number(row, 10, lead.prorated_revenue, styles["money"])
+        sheet.autofilter(0, 0, max(row, 1), len(headers) - 1)
+        row += 1
+        total = summary["total"]
+        sheet.write(row, 0, total["name"], styles["total"])
+        sheet.write_number(row, 8, total["expected_revenue"], styles["money_total"])
+        sheet.write_number(row, 10, total["prorated_revenue"], styles["money_total"])
