@@ -27,7 +27,6 @@ class CrmLead(models.Model):
 
     sales_process_id = fields.Many2one(
         "crm.sales.process",
-        string="Sales Process",
         index="btree_not_null",
         tracking=True,
         ondelete="restrict",
@@ -43,7 +42,6 @@ class CrmLead(models.Model):
     )
     sales_process_step_id = fields.Many2one(
         "crm.sales.process.step",
-        string="Sales Process Step",
         compute="_compute_sales_process_step_id",
         store=True,
         index="btree_not_null",
@@ -51,7 +49,6 @@ class CrmLead(models.Model):
         readonly=False,
     )
     sales_process_progress = fields.Char(
-        string="Sales Process Progress",
         compute="_compute_sales_process_progress",
         help="Position of the opportunity in its sales process, e.g. Step 3/5 · 50 %.",
     )
@@ -67,7 +64,6 @@ class CrmLead(models.Model):
     )
     department_id = fields.Many2one(
         "hr.department",
-        string="Department",
         compute="_compute_department_id",
         store=True,
         index="btree_not_null",
@@ -202,6 +198,25 @@ class CrmLead(models.Model):
                     )
                 )
 
+    def _check_sales_process_probability(self, probability):
+        """An active lead on a step has the step's percentage: another value is refused."""
+        for lead in self.filtered(lambda lead: lead.active and lead.sales_process_step_id):
+            step = lead.sales_process_step_id
+            if float_compare(probability or 0.0, step.probability, precision_digits=2):
+                raise ValidationError(
+                    self.env._(
+                        "The probability of “%(lead)s” is set by its sales process "
+                        "“%(process)s”: step “%(step)s” gives %(percentage)s %%, not "
+                        "%(probability)s %%. Move the opportunity to another step to change "
+                        "its probability.",
+                        lead=lead.display_name,
+                        process=lead.sales_process_id.display_name,
+                        step=step.name,
+                        percentage=format_percentage(step.probability),
+                        probability=format_percentage(probability),
+                    )
+                )
+
     @api.onchange("user_id", "team_id")
     def _onchange_sales_process_proposal(self):
         """Propose the default process of the salesperson / team on a new lead."""
@@ -246,11 +261,17 @@ class CrmLead(models.Model):
             for stage, stage_leads in by_stage.items():
                 stage_leads.write({"stage_id": stage.id})
             process_leads._check_sales_process_stage()
+            for lead, vals in zip(leads, vals_list, strict=True):
+                if lead.sales_process_id and "probability" in vals:
+                    lead._check_sales_process_probability(vals["probability"])
             process_leads._sync_sales_process_probability()
         return leads
 
     def write(self, vals):
         vals = self._sales_process_step_to_stage(vals)
+        # A move (stage, process, won/lost) sets the probability itself; alone, it must agree.
+        if "probability" in vals and not (STAGE_CHECK_FIELDS | {"active"}) & vals.keys():
+            self._check_sales_process_probability(vals["probability"])
         process = self.env["crm.sales.process"].browse(vals.get("sales_process_id"))
         moving = self.env["crm.lead"]
         if process and "stage_id" not in vals:

@@ -107,7 +107,6 @@ class CrmSalesProcess(models.Model):
         string="Default for Departments",
     )
     default_for = fields.Char(
-        string="Default For",
         compute="_compute_default_for",
         help="Who gets this process by default on new opportunities.",
     )

@@ -1,7 +1,7 @@
 # Copyright 2026 crm_sales_process authors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tools import formatLang
 
 from .tools import user_initials
@@ -30,7 +30,7 @@ class CrmSalesProcessStep(models.Model):
     )
     # Stages are shared by the whole company so there is one common pipeline; a step puts a
     # stage into a process with the process's own probability.
-    stage_id = fields.Many2one("crm.stage", string="Stage", required=True, ondelete="restrict")
+    stage_id = fields.Many2one("crm.stage", required=True, ondelete="restrict")
     name = fields.Char(related="stage_id.name", readonly=True)
     is_won = fields.Boolean(related="stage_id.is_won")
     probability = fields.Float(
@@ -111,6 +111,17 @@ class CrmSalesProcessStep(models.Model):
     def write(self, vals):
         if "stage_id" in vals and not vals["stage_id"]:
             raise ValidationError(self._get_missing_stage_message(self.process_id[:1]))
+        moved = self.filtered(
+            lambda step: ("stage_id" in vals and step.stage_id.id != vals["stage_id"])
+            or ("process_id" in vals and step.process_id.id != vals["process_id"])
+        )
+        moved._check_no_opportunities(
+            self.env._(
+                "The stage of step “%(step)s” in sales process “%(process)s” cannot be "
+                "changed: %(count)s opportunities (lost ones included) are on this step. Move "
+                "them to another step first, or add the new stage as a step of its own."
+            )
+        )
         result = super().write(vals)
         if "process_id" in vals:
             self.env["crm.sales.process"]._clear_default_process_rules()
@@ -118,10 +129,38 @@ class CrmSalesProcessStep(models.Model):
             self._update_opportunity_probabilities()
         return result
 
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_opportunities(self):
+        self._check_no_opportunities(
+            self.env._(
+                "Step “%(step)s” of sales process “%(process)s” cannot be deleted: %(count)s "
+                "opportunities (lost ones included) are on this step. Move them to another "
+                "step first. Nothing was deleted."
+            )
+        )
+
     def unlink(self):
         result = super().unlink()
         self.env["crm.sales.process"]._clear_default_process_rules()
         return result
+
+    def _check_no_opportunities(self, message):
+        """Raise ``message`` (a translated text with %(step)s, %(process)s and %(count)s) for
+        the first step that opportunities, archived ones included, are on."""
+        if not self:
+            return
+        counts = (
+            self.env["crm.lead"]
+            .sudo()
+            .with_context(active_test=False)
+            ._read_group(
+                [("sales_process_step_id", "in", self.ids)], ["sales_process_step_id"], ["__count"]
+            )
+        )
+        for step, count in counts:
+            raise UserError(
+                message % {"step": step.name, "process": step.process_id.name, "count": count}
+            )
 
     def _get_missing_stage_message(self, process):
         return self.env._(
@@ -141,10 +180,14 @@ class CrmSalesProcessStep(models.Model):
         One write per step; won opportunities keep 100 %, lost ones keep 0 %. As superuser: the
         percentage is derived data, to realign also in companies not selected right now.
         """
-        leads_by_step = self.env["crm.lead"].sudo()._read_group(
-            [("sales_process_step_id", "in", self.ids), ("won_status", "=", "pending")],
-            ["sales_process_step_id"],
-            ["id:recordset"],
+        leads_by_step = (
+            self.env["crm.lead"]
+            .sudo()
+            ._read_group(
+                [("sales_process_step_id", "in", self.ids), ("won_status", "=", "pending")],
+                ["sales_process_step_id"],
+                ["id:recordset"],
+            )
         )
         for step, leads in leads_by_step:
             leads.write(

@@ -2,7 +2,8 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from lxml import etree
 
-from odoo.exceptions import ValidationError
+from odoo.exceptions import UserError, ValidationError
+from odoo.fields import Command
 from odoo.tests import Form, HttpCase, tagged
 
 from .common_lead import SalesProcessLeadCommon
@@ -249,6 +250,34 @@ class TestLeadProcessSteps(SalesProcessLeadCommon):
         lead.invalidate_recordset()
         self.assertEqual(lead.sales_process_id, self.process_user)
 
+    def test_step_with_opportunities_kept(self):
+        """A step opportunities are on (lost ones too) can be neither deleted nor re-staged."""
+        lead = self._create_lead(self.user_anna, stage_id=self.stage_meeting.id)
+        lead.action_set_lost()
+        step = self._step(self.process_user, self.stage_meeting)
+        with self.assertRaises(UserError) as catcher:
+            step.unlink()
+        self.assertIn(
+            "Step “SP Meeting” of sales process “Direct Sale” cannot be deleted: 1 opportunities",
+            str(catcher.exception),
+        )
+        with self.assertRaises(UserError) as catcher:
+            self.process_user.write(
+                {"step_ids": [Command.update(step.id, {"stage_id": self.stage_outside.id})]}
+            )
+        self.assertIn("The stage of step “SP Meeting”", str(catcher.exception))
+        self.assertTrue(step.exists())
+        self.assertEqual(step.stage_id, self.stage_meeting)
+        # same stage again, another percentage: fine
+        step.write({"stage_id": self.stage_meeting.id, "probability": 35})
+        # free steps can change and go
+        empty_step = self._step(self.process_user, self.stage_lead_in)
+        empty_step.stage_id = self.stage_outside
+        empty_step.unlink()
+        lead.unlink()
+        step.unlink()
+        self.assertEqual(len(self.process_user.step_ids), 2)
+
     def test_step_path_in_form(self):
         """Clicking a step of the form's path moves the opportunity to its stage."""
         lead = self._create_lead(self.user_anna)
@@ -357,9 +386,20 @@ class TestLeadProcessProbability(SalesProcessLeadCommon):
         lead._compute_probabilities()
         self.assertEqual(lead.probability, 60)
         self.assertEqual(lead.prorated_revenue, 300)
-        # a manual probability is realigned on the step's percentage
-        lead.probability = 12
-        self.assertEqual(lead.probability, 60)
+        # the step's percentage may be written again, another probability is refused
+        lead.probability = 60
+        with self.assertRaises(ValidationError) as catcher:
+            lead.write({"probability": 12, "expected_revenue": 900})
+        self.assertIn("step “SP Offer” gives 60 %, not 12 %", str(catcher.exception))
+        lead.invalidate_recordset()
+        self.assertEqual((lead.probability, lead.expected_revenue), (60, 500))
+        # at creation too, for an explicit process as for one given by the rules
+        with self.assertRaises(ValidationError):
+            self._create_lead(self.user_anna, stage_id=self.stage_offer.id, probability=12)
+        with self.assertRaises(ValidationError):
+            self._create_lead(self.user_dina, sales_process_id=self.process_team.id, probability=12)
+        lead_same = self._create_lead(self.user_anna, stage_id=self.stage_offer.id, probability=60)
+        self.assertEqual(lead_same.probability, 60)
 
     def test_step_percentage_change_propagates(self):
         lead_open = self._create_lead(self.user_anna, stage_id=self.stage_meeting.id)
@@ -453,8 +493,9 @@ class TestLeadProcessPerformance(SalesProcessLeadCommon):
         counts = []
         for count in (1, 10, 100):
             leads = Lead.browse().concat(*(Lead.new(vals) for vals in self._vals(count)))
-            for lead in leads:  # salesperson, team and company are known before the lookup
-                lead.team_id, lead.company_id, lead.user_id.company_id  # noqa: B018
+            # salesperson, team and company are known before the lookup
+            known = [(lead.team_id, lead.company_id, lead.user_id.company_id) for lead in leads]
+            self.assertEqual(len(known), count)
             self.env.flush_all()
             start = self.env.cr.sql_log_count
             processes = leads._get_sales_process_by_rules()

@@ -375,7 +375,7 @@ class TestForecast(TransactionCase):
         # the process step is a grouping of the pivot's search view
         groups = Lead._read_group(domain, ["sales_process_step_id"], ["prorated_revenue:sum"])
         self.assertEqual(
-            {step.display_name or False: total for step, total in groups},
+            {step.name or False: total for step, total in groups},
             {"FC Intro": 100, "FC Offer": 2500, "FC Lead": 1000, "FC Deal": 300, False: 400},
         )
         # the views the action opens are its own pivot and graph, measuring both revenues
@@ -388,7 +388,7 @@ class TestForecast(TransactionCase):
         self.assertIn('name="prorated_revenue"', views["graph"]["arch"])
         for filter_name in (
             "groupby_department",
-            "groupby_sales_process",
+            "group_by_sales_process",
             "groupby_sales_process_step",
         ):
             self.assertIn(f'name="{filter_name}"', views["search"]["arch"])
