@@ -354,10 +354,27 @@ def stock_forecast_call(env):
     return call
 
 
-def run_benchmarks(stock, proc, runs, create_runs, with_xlsx):
+def run_benchmarks(stock, proc, runs, create_runs, with_xlsx, only=None):
     results = {}
     stock_admin, proc_admin = admin_env(stock), admin_env(proc)
+    if only is None or "create" in only:
+        bench_create(results, stock, proc, stock_admin, proc_admin, create_runs)
+    if only is None or "kanban" in only:
+        bench_kanban(results, proc, stock_admin, proc_admin, runs)
+    if only is None or "forecast" in only:
+        bench_forecast(results, proc, stock_admin, proc_admin, runs, with_xlsx)
+    if only is None or "in_use" in only:
+        log("in-use counts")
+        processes = proc_admin["crm.sales.process"].search([])
+        results["in_use"] = [
+            Result(note="n/a"),
+            measure(proc_admin, lambda: processes.mapped("opportunity_count"), runs),
+        ]
+    proc.cr.rollback()
+    return results
 
+
+def bench_create(results, stock, proc, stock_admin, proc_admin, create_runs):
     log("bulk create of 10,000 opportunities")
     values = create_values(stock, 10_000), create_values(proc, 10_000)
     for env, vals in ((stock_admin, values[0]), (proc_admin, values[1])):
@@ -374,6 +391,8 @@ def run_benchmarks(stock, proc, runs, create_runs, with_xlsx):
         warmup=False,
     )
 
+
+def bench_kanban(results, proc, stock_admin, proc_admin, runs):
     log("pipeline kanban")
     opportunities = [("type", "=", "opportunity")]
     results["kanban"] = alternate(
@@ -393,6 +412,8 @@ def run_benchmarks(stock, proc, runs, create_runs, with_xlsx):
         ),
     ]
 
+
+def bench_forecast(results, proc, stock_admin, proc_admin, runs, with_xlsx):
     log("forecast")
     wizard = proc_admin["crm.sales.forecast.wizard"].create({})
     proc.cr.commit()
@@ -413,15 +434,6 @@ def run_benchmarks(stock, proc, runs, create_runs, with_xlsx):
             Result(note="n/a"),
             measure(proc_admin, wizard._generate_xlsx, 1),
         ]
-
-    log("in-use counts")
-    processes = proc_admin["crm.sales.process"].search([])
-    results["in_use"] = [
-        Result(note="n/a"),
-        measure(proc_admin, lambda: processes.mapped("opportunity_count"), runs),
-    ]
-    proc.cr.rollback()
-    return results
 
 
 # ----------------------------------------------------------------------
@@ -510,6 +522,11 @@ def main():
     parser.add_argument(
         "--no-xlsx", action="store_true", default=os.environ.get("BENCH_XLSX", "1") == "0"
     )
+    parser.add_argument(
+        "--only",
+        default=os.environ.get("BENCH_ONLY", ""),
+        help="comma-separated subset of: create, kanban, forecast, in_use",
+    )
     args = parser.parse_args()
     config.parse_config(
         [
@@ -524,7 +541,10 @@ def main():
     try:
         populate(stock, args.leads, with_processes=False)
         populate(proc, args.leads, with_processes=True)
-        results = run_benchmarks(stock, proc, args.runs, args.create_runs, not args.no_xlsx)
+        only = {name.strip() for name in args.only.split(",") if name.strip()} or None
+        results = run_benchmarks(
+            stock, proc, args.runs, args.create_runs, not args.no_xlsx, only=only
+        )
     finally:
         stock.cr.close()
         proc.cr.close()

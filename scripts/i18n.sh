@@ -6,6 +6,7 @@ REPO_DIR=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=scripts/env.sh
 source "$REPO_DIR/scripts/env.sh"
 setup_all
+command -v msgmerge >/dev/null || die "msgmerge not found: install gettext (apt-get install gettext)"
 DB=${1:-${TEST_DB:-crm_sales_process_test}}
 POT="$REPO_DIR/i18n/crm_sales_process.pot"
 odoo_bin -d "$DB" -u crm_sales_process --stop-after-init --log-level=warn
