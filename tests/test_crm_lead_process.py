@@ -530,6 +530,22 @@ class TestLeadProcessPerformance(SalesProcessLeadCommon):
         self.assertEqual(lookups[0][1], lookups[1][1])
         self.assertLessEqual(lookups[1][1], 2)
 
+    def test_bulk_create_query_count(self):
+        """The whole create: 10 or 50 opportunities on four processes cost the same queries."""
+        Lead = self.env["crm.lead"].with_context(
+            tracking_disable=True, mail_create_nolog=True, mail_notrack=True
+        )
+        Lead.create(self._vals(5))  # warm up caches
+        self.env.flush_all()
+        for count in (10, 50):
+            with self.assertQueryCount(7):
+                leads = Lead.create(self._vals(count))
+                self.env.flush_all()
+            self.assertEqual(len(leads.sales_process_id), 4)
+            self.assertEqual(
+                set(leads.mapped("probability")), {0, 5, 10}, "each lead on its first step"
+            )
+
 
 @tagged("post_install", "-at_install")
 class TestLeadProcessTour(HttpCase, SalesProcessLeadCommon):
