@@ -52,9 +52,11 @@ class CrmLead(models.Model):
         compute="_compute_sales_process_progress",
         help="Position of the opportunity in its sales process, e.g. Step 3/5 · 50 %.",
     )
+    # Stored: the pipeline shows it on every card, and reading a column costs the kanban nothing
     sales_process_percentage = fields.Char(
         string="Step Percentage",
         compute="_compute_sales_process_percentage",
+        store=True,
     )
     is_my_sales_process = fields.Boolean(
         string="My Sales Process",
@@ -110,15 +112,11 @@ class CrmLead(models.Model):
                 percentage=percentage,
             )
 
-    @api.depends("sales_process_step_id", "probability")
+    @api.depends("sales_process_step_id.probability")
     def _compute_sales_process_percentage(self):
-        """The kanban card's badge. A lead on a step has the step's percentage as probability:
-        reading it from the lead spares the pipeline a query on the steps."""
-        label = self.env._("%(percentage)s %%")  # translated once: cards come by the hundred
         for lead in self:
-            lead.sales_process_percentage = lead.sales_process_step_id and label % {
-                "percentage": format_percentage(lead.probability)
-            }
+            step = lead.sales_process_step_id
+            lead.sales_process_percentage = step and f"{format_percentage(step.probability)} %"
 
     @api.depends_context("uid", "company")
     @api.depends("sales_process_id")
