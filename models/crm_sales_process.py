@@ -295,16 +295,24 @@ class CrmSalesProcess(models.Model):
         )
         if leads:
             used = leads.sales_process_id
-            raise UserError(
-                self.env._(
-                    "Sales process %(processes)s is used by %(count)s opportunities "
-                    "(including lost ones) and cannot be deleted. Archive it instead: "
-                    "it then stays on those opportunities but is no longer offered. "
-                    "Nothing was deleted.",
-                    processes=", ".join(f"“{name}”" for name in used.mapped("name")),
+            names = ", ".join(f"“{name}”" for name in used.mapped("name"))
+            if len(used) == 1:
+                message = self.env._(
+                    "Sales process %(processes)s is used by opportunities (%(count)s, lost ones "
+                    "included) and cannot be deleted. Archive it instead: it then stays on "
+                    "those opportunities but is no longer offered. Nothing was deleted.",
+                    processes=names,
                     count=len(leads),
                 )
-            )
+            else:
+                message = self.env._(
+                    "Sales processes %(processes)s are used by opportunities (%(count)s, lost "
+                    "ones included) and cannot be deleted. Archive them instead: they then stay "
+                    "on those opportunities but are no longer offered. Nothing was deleted.",
+                    processes=names,
+                    count=len(leads),
+                )
+            raise UserError(message)
 
     def copy_data(self, default=None):
         vals_list = super().copy_data(default=default)

@@ -118,7 +118,7 @@ class CrmSalesProcessStep(models.Model):
         moved._check_no_opportunities(
             self.env._(
                 "The stage of step “%(step)s” in sales process “%(process)s” cannot be "
-                "changed: %(count)s opportunities (lost ones included) are on this step. Move "
+                "changed: opportunities are on this step (%(count)s, lost ones included). Move "
                 "them to another step first, or add the new stage as a step of its own."
             )
         )
@@ -133,9 +133,9 @@ class CrmSalesProcessStep(models.Model):
     def _unlink_except_opportunities(self):
         self._check_no_opportunities(
             self.env._(
-                "Step “%(step)s” of sales process “%(process)s” cannot be deleted: %(count)s "
-                "opportunities (lost ones included) are on this step. Move them to another "
-                "step first. Nothing was deleted."
+                "Step “%(step)s” of sales process “%(process)s” cannot be deleted: "
+                "opportunities are on this step (%(count)s, lost ones included). Move them to "
+                "another step first. Nothing was deleted."
             )
         )
 

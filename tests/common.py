@@ -1,7 +1,23 @@
 # Copyright 2026 crm_sales_process authors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import subprocess
+import tempfile
+
 from odoo.fields import Command
 from odoo.tests import TransactionCase, new_test_user
+
+
+def run_poppler(tool, pdf, *args):
+    """Output of a poppler tool (pdftotext, pdfinfo) on PDF bytes; pdftotext writes to stdout."""
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as pdf_file:
+        pdf_file.write(pdf)
+        pdf_file.flush()
+        return subprocess.run(
+            [tool, *args, pdf_file.name, *(["-"] if tool == "pdftotext" else [])],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
 
 
 class SalesProcessCommon(TransactionCase):

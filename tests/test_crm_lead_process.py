@@ -258,7 +258,8 @@ class TestLeadProcessSteps(SalesProcessLeadCommon):
         with self.assertRaises(UserError) as catcher:
             step.unlink()
         self.assertIn(
-            "Step “SP Meeting” of sales process “Direct Sale” cannot be deleted: 1 opportunities",
+            "Step “SP Meeting” of sales process “Direct Sale” cannot be deleted: "
+            "opportunities are on this step (1, lost ones included)",
             str(catcher.exception),
         )
         with self.assertRaises(UserError) as catcher:

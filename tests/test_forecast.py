@@ -3,8 +3,6 @@
 import base64
 import io
 import re
-import subprocess
-import tempfile
 from datetime import date
 
 import openpyxl
@@ -14,6 +12,8 @@ from odoo.exceptions import AccessError, ValidationError
 from odoo.fields import Domain
 from odoo.tests import Form, TransactionCase, new_test_user, tagged, users, warmup
 from odoo.tools.safe_eval import safe_eval
+
+from .common import run_poppler
 
 
 @tagged("post_install", "-at_install")
@@ -443,15 +443,7 @@ class TestForecast(TransactionCase):
         )
         self.assertEqual(report_type, "pdf")
         self.assertTrue(pdf.startswith(b"%PDF"))
-        with tempfile.NamedTemporaryFile(suffix=".pdf") as pdf_file:
-            pdf_file.write(pdf)
-            pdf_file.flush()
-            return subprocess.run(
-                ["pdftotext", "-layout", pdf_file.name, "-"],
-                check=True,
-                capture_output=True,
-                text=True,
-            ).stdout
+        return run_poppler("pdftotext", pdf, "-layout")
 
     def test_pdf(self):
         """The PDF really renders (wkhtmltopdf) as one document with totals and details."""

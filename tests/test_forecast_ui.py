@@ -12,13 +12,13 @@ hand-computed data set in test_forecast.py; here the point is the user's path.
 import io
 import json
 import re
-import subprocess
-import tempfile
 
 import openpyxl
 
 from odoo.fields import Command
 from odoo.tests import HttpCase, new_test_user, tagged
+
+from .common import run_poppler
 
 PIPELINE_URL = "/odoo/action-crm.crm_lead_action_pipeline"
 WIZARD = "crm.sales.forecast.wizard"
@@ -182,15 +182,7 @@ class TestForecastEndToEnd(HttpCase):
 
     @staticmethod
     def _pdf_to_text(pdf):
-        with tempfile.NamedTemporaryFile(suffix=".pdf") as pdf_file:
-            pdf_file.write(pdf)
-            pdf_file.flush()
-            return subprocess.run(
-                ["pdftotext", "-layout", pdf_file.name, "-"],
-                check=True,
-                capture_output=True,
-                text=True,
-            ).stdout
+        return run_poppler("pdftotext", pdf, "-layout")
 
     def test_manager_prints_pdf_and_downloads_xlsx(self):
         """The forecast of the whole company: PDF through /report/download, XLSX through

@@ -1,14 +1,11 @@
 # Copyright 2026 crm_sales_process authors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-import subprocess
-import tempfile
-
 from odoo.fields import Command
 from odoo.tests import HttpCase, tagged
 from odoo.tools import mute_logger
 from odoo.tools.safe_eval import safe_eval
 
-from .common import SalesProcessCommon
+from .common import SalesProcessCommon, run_poppler
 
 REPORT = "crm_sales_process.crm_sales_process_action_report"
 
@@ -44,15 +41,7 @@ class SalesProcessReportCommon(SalesProcessCommon):
         return pdf
 
     def _poppler(self, tool, pdf, *args):
-        with tempfile.NamedTemporaryFile(suffix=".pdf") as pdf_file:
-            pdf_file.write(pdf)
-            pdf_file.flush()
-            return subprocess.run(
-                [tool, *args, pdf_file.name, *(["-"] if tool == "pdftotext" else [])],
-                check=True,
-                capture_output=True,
-                text=True,
-            ).stdout
+        return run_poppler(tool, pdf, *args)
 
 
 @tagged("post_install", "-at_install")

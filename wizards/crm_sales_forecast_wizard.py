@@ -231,11 +231,11 @@ class CrmSalesForecastWizard(models.TransientModel):
         }
 
     def _get_none_label(self, groupby):
-        return {
-            "user_id": self.env._("No salesperson"),
-            "department_id": self.env._("No department"),
-            "team_id": self.env._("No sales team"),
-        }[groupby]
+        if groupby == "user_id":
+            return self.env._("No salesperson")
+        if groupby == "department_id":
+            return self.env._("No department")
+        return self.env._("No sales team")
 
     def _get_forecast_leads(self, limit=None):
         """The opportunities behind the figures, in one query for their own fields.
@@ -311,7 +311,8 @@ class CrmSalesForecastWizard(models.TransientModel):
     def _get_file_name(self, extension):
         self.ensure_one()
         today = fields.Date.context_today(self).isoformat()
-        return f"{self.env._('sales-forecast')}-{today}.{extension}"
+        name = self.env._("sales-forecast")  # file name: translated, without spaces
+        return f"{name}-{today}.{extension}"
 
     # ------------------------------------------------------------------
     # Spreadsheet
