@@ -5,6 +5,7 @@
 #   PYTEST_ARGS  extra pytest arguments, e.g. "-x --maxfail=3"
 #   PYTEST_K     a pytest -k expression to run a subset, e.g. "wildcard"
 #   SKIP_CRM_TESTS=1 runs only this addon's tests (quicker while developing)
+#   TEST_HTTP_PORT  port of the test HTTP server (tours)  [8069]
 source "$(dirname "$0")/env.sh"
 setup_all
 
@@ -21,6 +22,7 @@ cat >"$conf" <<CONF
 addons_path = $ADDONS_PATH
 db_name = $TEST_DB
 http_interface = 127.0.0.1
+http_port = ${TEST_HTTP_PORT:-8069}
 CONF
 
 targets=("$ADDONS_DIR/$MODULE/tests")
