@@ -3,6 +3,7 @@
 # (login admin / admin). Does all set-up itself (see scripts/env.sh).
 #   DEMO_DB  database to use; created with demo data when missing  [crm_sales_process_demo]
 #   RESET=1  drop and re-create the database first
+#   HTTP_PORT  port to serve on  [8069]
 source "$(dirname "$0")/env.sh"
 setup_all
 
@@ -17,6 +18,6 @@ else
     log "updating $MODULE in $DEMO_DB"
     odoo_bin -d "$DEMO_DB" -u "$MODULE" --stop-after-init --no-http
 fi
-log "Odoo on http://localhost:8069 — database $DEMO_DB, login admin / admin"
+log "Odoo on http://localhost:${HTTP_PORT:-8069} — database $DEMO_DB, login admin / admin"
 exec "$ODOO_VENV/bin/python" "$ODOO_SRC/odoo-bin" --addons-path="$ADDONS_PATH" \
-    -d "$DEMO_DB" --db-filter="^$DEMO_DB\$" --http-interface=127.0.0.1 --http-port=8069
+    -d "$DEMO_DB" --db-filter="^$DEMO_DB\$" --http-interface=127.0.0.1 --http-port="${HTTP_PORT:-8069}"
