@@ -1,6 +1,5 @@
 # Copyright 2026 crm_sales_process authors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from collections import defaultdict
 from collections.abc import Collection
 
 from markupsafe import Markup
@@ -11,15 +10,12 @@ from odoo.fields import Domain
 from odoo.orm.domains import DomainAnd, DomainCondition
 from odoo.tools import SQL, float_compare
 
+from .tools import format_percentage
+
 # Fields whose change can break "probability = step percentage": checked after a write.
 PROBABILITY_SYNC_FIELDS = {"probability", "automated_probability", "active"}
 # Fields whose change can put a lead in a stage that is not a step of its process.
 STAGE_CHECK_FIELDS = {"stage_id", "sales_process_id", "sales_process_step_id"}
-
-
-def format_percentage(value):
-    """50.0 → "50", 12.5 → "12.5": step percentages have at most two decimals."""
-    return f"{round(value or 0.0, 2):g}"
 
 
 class CrmLead(models.Model):
@@ -104,7 +100,7 @@ class CrmLead(models.Model):
             if not step:
                 lead.sales_process_progress = False
                 continue
-            percentage = format_percentage(step.probability)
+            percentage = format_percentage(self.env, step.probability)
             lead.sales_process_progress = self.env._(
                 "Step %(number)s/%(count)s · %(percentage)s %%",
                 number=step.number,
@@ -114,9 +110,13 @@ class CrmLead(models.Model):
 
     @api.depends("sales_process_step_id.probability")
     def _compute_sales_process_percentage(self):
+        # Stored: formatted the same for every reader, whatever their language.
+        env = self.with_context(lang="en_US").env
         for lead in self:
             step = lead.sales_process_step_id
-            lead.sales_process_percentage = step and f"{format_percentage(step.probability)} %"
+            lead.sales_process_percentage = (
+                f"{format_percentage(env, step.probability)} %" if step else False
+            )
 
     @api.depends_context("uid", "company")
     @api.depends("sales_process_id")
@@ -219,8 +219,8 @@ class CrmLead(models.Model):
                         lead=lead.display_name,
                         process=lead.sales_process_id.display_name,
                         step=step.name,
-                        percentage=format_percentage(step.probability),
-                        probability=format_percentage(probability),
+                        percentage=format_percentage(self.env, step.probability),
+                        probability=format_percentage(self.env, probability),
                     )
                 )
 
@@ -260,13 +260,9 @@ class CrmLead(models.Model):
         if process_leads:
             # A stage given with the values (e.g. the kanban column) may be no step of the
             # process the rules gave: such leads start on the process's first step.
-            by_stage = defaultdict(lambda: self.env["crm.lead"])
-            for lead in process_leads:
-                stages = lead.sales_process_id._get_step_stages()
-                if stages and lead.stage_id not in stages:
-                    by_stage[stages[0]] |= lead
-            for stage, stage_leads in by_stage.items():
-                stage_leads.write({"stage_id": stage.id})
+            for stage, stage_leads in process_leads.grouped(self._get_first_step_stage).items():
+                if stage:
+                    stage_leads.write({"stage_id": stage.id})
             process_leads._check_sales_process_stage()
             for lead, vals in zip(leads, vals_list, strict=True):
                 if lead.sales_process_id and "probability" in vals:
@@ -304,9 +300,9 @@ class CrmLead(models.Model):
                 else lead.probability
             )
             targets[lead] = process._get_nearest_step(current)
-        groups = defaultdict(lambda: self.env["crm.lead"])
-        for lead in self:
-            groups[targets[lead].stage_id.id if lead in targets else None] |= lead
+        groups = self.grouped(
+            lambda lead: targets[lead].stage_id.id if lead in targets else None
+        )
         result = True
         for stage_id, leads in groups.items():
             group_vals = dict(vals, stage_id=stage_id) if stage_id else vals
@@ -318,7 +314,7 @@ class CrmLead(models.Model):
                 "(%(percentage)s %%), the step with the nearest percentage.",
                 process=process.display_name,
                 step=step.name,
-                percentage=format_percentage(step.probability),
+                percentage=format_percentage(self.env, step.probability),
             )
             for lead, step in targets.items()
         }
@@ -336,7 +332,7 @@ class CrmLead(models.Model):
             return super().action_set_won()
         if self - process_leads:
             super(CrmLead, self - process_leads).action_set_won()
-        by_stage = defaultdict(lambda: self.env["crm.lead"])
+        won_stages = {}
         for lead in process_leads:
             won_steps = lead.sales_process_id._get_ordered_steps().filtered("is_won")
             if not won_steps:
@@ -348,9 +344,9 @@ class CrmLead(models.Model):
                         process=lead.sales_process_id.display_name,
                     )
                 )
-            by_stage[won_steps[0].stage_id] |= lead
+            won_stages[lead] = won_steps[0].stage_id
         process_leads.action_unarchive()
-        for stage, leads in by_stage.items():
+        for stage, leads in process_leads.grouped(won_stages.get).items():
             leads.write({"stage_id": stage.id, "probability": 100})
         return True
 
@@ -470,11 +466,12 @@ class CrmLead(models.Model):
         processes = self.filtered(
             lambda lead: not lead.sales_process_id
         )._get_sales_process_by_rules()
-        groups = defaultdict(lambda: self.env["crm.lead"])
-        for lead, process in processes.items():
-            stages = process._get_step_stages()
-            stage = lead.stage_id if lead.stage_id in stages else stages[:1]
-            groups[process, stage] |= lead
+
+        def target(lead):
+            stages = processes[lead]._get_step_stages()
+            return processes[lead], lead.stage_id if lead.stage_id in stages else stages[:1]
+
+        groups = self.filtered(lambda lead: lead in processes).grouped(target)
         for (process, stage), leads in groups.items():
             leads.write({"sales_process_id": process.id, "stage_id": stage.id})
 
@@ -486,17 +483,47 @@ class CrmLead(models.Model):
 
     def _sync_sales_process_probability(self):
         """Put active leads on a step back to the step's percentage (one write per step)."""
-        by_step = defaultdict(lambda: self.env["crm.lead"])
-        for lead in self.filtered(lambda lead: lead.active and lead.sales_process_step_id):
+
+        def off_step(lead):
             percentage = lead.sales_process_step_id.probability
-            if float_compare(lead.probability, percentage, precision_digits=2) or float_compare(
+            return float_compare(lead.probability, percentage, precision_digits=2) or float_compare(
                 lead.automated_probability, percentage, precision_digits=2
-            ):
-                by_step[lead.sales_process_step_id] |= lead
-        for step, leads in by_step.items():
+            )
+
+        on_step = self.filtered(lambda lead: lead.active and lead.sales_process_step_id)
+        for step, leads in on_step.filtered(off_step).grouped("sales_process_step_id").items():
             leads.write(
                 {"probability": step.probability, "automated_probability": step.probability}
             )
+
+    @api.model
+    def _recompute_sales_process_percentage(self):
+        """Recompute the stored step percentage of every opportunity, lost ones included.
+
+        Run on upgrade to 19.0.1.0.1: earlier versions stored the text of an empty step
+        ("crm.sales.process.step()") on opportunities without a process, shown as a badge on
+        their pipeline cards.
+        """
+        self.flush_model(["sales_process_step_id", "sales_process_percentage"])
+        self.env.cr.execute(
+            SQL(
+                """
+                UPDATE crm_lead SET sales_process_percentage = NULL
+                 WHERE sales_process_step_id IS NULL AND sales_process_percentage IS NOT NULL
+                """
+            )
+        )
+        self.invalidate_model(["sales_process_percentage"])
+        leads = self.with_context(active_test=False).search([("sales_process_step_id", "!=", False)])
+        self.env.add_to_compute(self._fields["sales_process_percentage"], leads)
+        self.flush_model(["sales_process_percentage"])
+
+    @api.model
+    def _get_first_step_stage(self, lead):
+        """Stage of the first step of ``lead``'s process when its stage is no step of it
+        (empty otherwise, or when the process has no steps)."""
+        stages = lead.sales_process_id._get_step_stages()
+        return stages[:1] if lead.stage_id not in stages else stages.browse()
 
     @api.model
     def _sales_process_step_to_stage(self, vals):

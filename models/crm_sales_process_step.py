@@ -2,9 +2,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
-from odoo.tools import formatLang
-
-from .tools import user_initials
+from .tools import format_percentage, user_initials
 
 
 class CrmSalesProcessStep(models.Model):
@@ -90,7 +88,7 @@ class CrmSalesProcessStep(models.Model):
             step.display_name = self.env._(
                 "%(step)s (%(percentage)s %%)",
                 step=step.stage_id.name or "",
-                percentage=f"{round(step.probability or 0.0, 2):g}",
+                percentage=format_percentage(self.env, step.probability),
             )
 
     @api.model_create_multi
@@ -171,8 +169,7 @@ class CrmSalesProcessStep(models.Model):
     def _get_probability_label(self):
         """The percentage as reports show it: "25 %", "12.50 %" (in the user's number format)."""
         self.ensure_one()
-        digits = 0 if self.probability == int(self.probability) else 2
-        return f"{formatLang(self.env, self.probability, digits=digits)} %"
+        return f"{format_percentage(self.env, self.probability)} %"
 
     def _update_opportunity_probabilities(self):
         """Open (active, not won) opportunities on the steps get their new percentage.

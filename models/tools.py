@@ -7,6 +7,8 @@ import unicodedata
 
 from odoo.exceptions import UserError
 from odoo.fields import Domain
+from odoo.tools import formatLang
+from odoo.tools.sql import escape_psql
 
 # The first-letter buttons: Latin letters, then the Danish/Norwegian Æ, Ø, Å as letters of
 # their own (as in their alphabets), and "#" for names starting with anything else.
@@ -29,8 +31,13 @@ def user_initials(user):
     return "".join(word[0] for word in (user.name or "").split() if word[0].isalnum()).upper()
 
 
-def _escape_like(text):
-    return text.replace("\\", "\\\\").replace("_", "\\_")
+def format_percentage(env, value):
+    """A step percentage in the language's number format, without the % sign.
+
+    Whole numbers without decimals ("50"), others with the field's two ("12.50", "12,50").
+    """
+    value = round(value or 0.0, 2)
+    return formatLang(env, value, digits=0 if value == int(value) else 2)
 
 
 def wildcard_domain(env, field_names, operator, value):
@@ -45,10 +52,10 @@ def wildcard_domain(env, field_names, operator, value):
     text = str(value or "").strip()
     if not text or text == "%":
         return Domain.TRUE if operator in ("ilike", "like", "=") else Domain.FALSE
-    if text.startswith("%") or text.endswith("%"):
-        pattern = "%".join(_escape_like(part) for part in text.split("%"))
-    else:
-        pattern = f"%{_escape_like(text)}%"
+    # only % is a wildcard: everything between the %s is matched literally
+    pattern = "%".join(escape_psql(part) for part in text.split("%"))
+    if not (text.startswith("%") or text.endswith("%")):
+        pattern = f"%{pattern}%"
     domain = Domain.OR(Domain(field, "=ilike", pattern) for field in field_names)
     return ~domain if operator.startswith("not") or operator == "!=" else domain
 

@@ -465,6 +465,39 @@ class TestLeadProcessProbability(SalesProcessLeadCommon):
         lead.stage_id = self.stage_meeting  # any stage is fine
         self.assertEqual(lead.stage_id, self.stage_meeting)
 
+    def test_no_step_percentage_without_process(self):
+        """An opportunity without a process, or off its steps, has no step percentage: its
+        pipeline card shows no badge."""
+        stock = self._create_lead(
+            self.user_anna, sales_process_id=False, stage_id=self.stage_outside.id
+        )
+        on_step = self._create_lead(self.user_anna, stage_id=self.stage_meeting.id)
+        removed = self._create_lead(self.user_anna, stage_id=self.stage_meeting.id)
+        removed.sales_process_id = False
+        self.env.flush_all()
+        self.env.invalidate_all()
+        # what the kanban reads, from the database
+        values = {
+            record["id"]: record["sales_process_percentage"]
+            for record in (stock | on_step | removed).read(["sales_process_percentage"])
+        }
+        self.assertEqual(values, {stock.id: False, on_step.id: "30 %", removed.id: False})
+
+    def test_repair_stored_step_percentage(self):
+        """The upgrade repairs the percentage stored on opportunities by earlier versions."""
+        stock = self._create_lead(self.user_dina, sales_process_id=False)
+        on_step = self._create_lead(self.user_anna, stage_id=self.stage_offer.id)
+        self.env.flush_all()
+        self.env.cr.execute(
+            "UPDATE crm_lead SET sales_process_percentage = %s WHERE id IN %s",
+            ["crm.sales.process.step()", (stock.id, on_step.id)],
+        )
+        self.env.invalidate_all()
+        self.env["crm.lead"]._recompute_sales_process_percentage()
+        self.env.invalidate_all()
+        self.assertFalse(stock.sales_process_percentage)
+        self.assertEqual(on_step.sales_process_percentage, "60 %")
+
 
 @tagged("post_install", "-at_install")
 class TestLeadProcessPerformance(SalesProcessLeadCommon):
@@ -570,6 +603,36 @@ class TestLeadProcessTour(HttpCase, SalesProcessLeadCommon):
         self.assertEqual(
             lead.sales_process_step_id, self._step(self.process_user, self.stage_offer)
         )
+
+
+@tagged("post_install", "-at_install")
+class TestStockPipelineTour(HttpCase):
+    """Installing the addon leaves Odoo's pipeline of opportunities without a process as is."""
+
+    def test_stock_card_tour(self):
+        """The administrator's "My Pipeline" (Odoo's CRM start screen) shows an opportunity
+        without a process with no step badge, and one with a process with its badge."""
+        admin = self.env.ref("base.user_admin")
+        stage = self.env["crm.stage"].search([("team_ids", "=", False)], limit=1)
+        process = self.env["crm.sales.process"].create(
+            {
+                "name": "Card Process",
+                "step_ids": [Command.create({"stage_id": stage.id, "probability": 40})],
+            }
+        )
+        self.env["crm.lead"].create(
+            [
+                {
+                    "name": name,
+                    "type": "opportunity",
+                    "user_id": admin.id,
+                    "sales_process_id": process_id,
+                    "stage_id": stage.id,
+                }
+                for name, process_id in (("Stock Deal", False), ("Process Deal", process.id))
+            ]
+        )
+        self.start_tour("/odoo/crm", "crm_sales_process_stock_card_tour", login="admin")
 
 
 @tagged("post_install", "-at_install")
