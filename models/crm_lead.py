@@ -27,7 +27,6 @@ class CrmLead(models.Model):
         tracking=True,
         ondelete="restrict",
         check_company=True,
-        domain="[('company_id', 'in', [company_id or current_company_id, False])]",
         # Set once, on creation, by the default-process rules (see _compute_sales_process_id);
         # an explicit value is kept, and changing the salesperson later does not change it.
         compute="_compute_sales_process_id",
@@ -300,9 +299,7 @@ class CrmLead(models.Model):
                 else lead.probability
             )
             targets[lead] = process._get_nearest_step(current)
-        groups = self.grouped(
-            lambda lead: targets[lead].stage_id.id if lead in targets else None
-        )
+        groups = self.grouped(lambda lead: targets[lead].stage_id.id if lead in targets else None)
         result = True
         for stage_id, leads in groups.items():
             group_vals = dict(vals, stage_id=stage_id) if stage_id else vals
@@ -514,7 +511,9 @@ class CrmLead(models.Model):
             )
         )
         self.invalidate_model(["sales_process_percentage"])
-        leads = self.with_context(active_test=False).search([("sales_process_step_id", "!=", False)])
+        leads = self.with_context(active_test=False).search(
+            [("sales_process_step_id", "!=", False)]
+        )
         self.env.add_to_compute(self._fields["sales_process_percentage"], leads)
         self.flush_model(["sales_process_percentage"])
 

@@ -91,6 +91,7 @@ class CrmSalesProcess(models.Model):
         "user_id",
         string="Default for Salespeople",
         domain="[('share', '=', False)]",
+        check_company=True,
     )
     default_team_ids = fields.Many2many(
         "crm.team",
@@ -98,6 +99,7 @@ class CrmSalesProcess(models.Model):
         "process_id",
         "team_id",
         string="Default for Sales Teams",
+        check_company=True,
     )
     default_department_ids = fields.Many2many(
         "hr.department",
@@ -105,6 +107,7 @@ class CrmSalesProcess(models.Model):
         "process_id",
         "department_id",
         string="Default for Departments",
+        check_company=True,
     )
     default_for = fields.Char(
         compute="_compute_default_for",
@@ -267,6 +270,34 @@ class CrmSalesProcess(models.Model):
                             process=process.name,
                         )
                     )
+
+    @api.constrains("company_id")
+    def _check_company_in_use(self):
+        """A process keeps the company of its steps' stages and of its opportunities."""
+        self.step_ids._check_stage_company()
+        groups = (
+            self.env["crm.lead"]
+            .sudo()
+            .with_context(active_test=False)
+            ._read_group(
+                [("sales_process_id", "in", self.ids), ("company_id", "!=", False)],
+                ["sales_process_id", "company_id"],
+                ["__count"],
+            )
+        )
+        for process, company, count in groups:
+            if company != process.company_id:
+                raise ValidationError(
+                    self.env._(
+                        "Sales process “%(process)s” cannot move to company %(company)s: "
+                        "opportunities of company %(other)s follow it (%(count)s, lost ones "
+                        "included). Give them another sales process first.",
+                        process=process.name,
+                        company=process.company_id.name,
+                        other=company.name,
+                        count=count,
+                    )
+                )
 
     @api.model_create_multi
     def create(self, vals_list):

@@ -2,6 +2,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
+
 from .tools import format_percentage, user_initials
 
 
@@ -28,7 +29,15 @@ class CrmSalesProcessStep(models.Model):
     )
     # Stages are shared by the whole company so there is one common pipeline; a step puts a
     # stage into a process with the process's own probability.
-    stage_id = fields.Many2one("crm.stage", required=True, ondelete="restrict")
+    # crm.stage has no company: a stage kept for some sales teams belongs to their companies
+    # (see _check_stage_company).
+    stage_id = fields.Many2one(
+        "crm.stage",
+        required=True,
+        ondelete="restrict",
+        domain="['|', ('team_ids', '=', False), "
+        "('team_ids.company_id', 'in', [company_id, False])]",
+    )
     name = fields.Char(related="stage_id.name", readonly=True)
     is_won = fields.Boolean(related="stage_id.is_won")
     probability = fields.Float(
@@ -78,6 +87,27 @@ class CrmSalesProcessStep(models.Model):
                         "be 100.",
                         step=step.name,
                         process=step.process_id.name,
+                    )
+                )
+
+    @api.constrains("stage_id", "process_id")
+    def _check_stage_company(self):
+        """A stage kept for sales teams of other companies only is no step of this company."""
+        for step in self:
+            teams = step.stage_id.sudo().team_ids
+            if teams and not teams.filtered(
+                lambda team, step=step: not team.company_id or team.company_id == step.company_id
+            ):
+                raise ValidationError(
+                    self.env._(
+                        "Stage “%(stage)s” is kept for sales teams of another company "
+                        "(%(teams)s): it cannot be a step of sales process “%(process)s” of "
+                        "company %(company)s. Choose a stage for all teams or for a team of "
+                        "%(company)s.",
+                        stage=step.stage_id.name,
+                        teams=", ".join(teams.mapped("display_name")),
+                        process=step.process_id.name,
+                        company=step.company_id.name,
                     )
                 )
 

@@ -7,17 +7,16 @@ from datetime import date
 
 import openpyxl
 
-from odoo import Command
 from odoo.exceptions import AccessError, ValidationError
 from odoo.fields import Domain
-from odoo.tests import Form, TransactionCase, new_test_user, tagged, users, warmup
+from odoo.tests import Form, tagged, users, warmup
 from odoo.tools.safe_eval import safe_eval
 
-from .common import run_poppler
+from .common import SalesProcessBaseCommon, run_poppler
 
 
 @tagged("post_install", "-at_install")
-class TestForecast(TransactionCase):
+class TestForecast(SalesProcessBaseCommon):
     """Forecast figures on a small hand-computed data set.
 
     Company "Forecast Co" (so demo data stays out), two sales processes, three salespeople in
@@ -41,107 +40,55 @@ class TestForecast(TransactionCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.env = cls.env(
-            context=dict(
-                cls.env.context, tracking_disable=True, mail_create_nolog=True, mail_notrack=True
-            )
-        )
-        main_company = cls.env.company
-        cls.company = cls.env["res.company"].create(
-            {"name": "Forecast Co", "currency_id": main_company.currency_id.id}
-        )
-        cls.env.user.company_ids = [Command.link(cls.company.id)]
-        companies = [Command.set([cls.company.id])]
-        cls.alice, cls.bob, cls.carol = (
-            new_test_user(
-                cls.env,
-                login=login,
-                name=name,
-                groups="sales_team.group_sale_salesman",
-                company_id=cls.company.id,
-                company_ids=companies,
-            )
-            for login, name in (
-                ("fc_alice", "Alice Forecast"),
-                ("fc_bob", "Bob Forecast"),
-                ("fc_carol", "Carol Forecast"),
-            )
-        )
-        cls.manager = new_test_user(
-            cls.env,
-            login="fc_manager",
-            name="Manager Forecast",
-            groups="sales_team.group_sale_manager",
-            company_id=cls.company.id,
-            company_ids=companies,
-        )
-        # Dave has no opportunity in the data set; the query count test gives him some.
-        cls.dave = new_test_user(
-            cls.env,
-            login="fc_dave",
-            name="Dave Forecast",
-            groups="sales_team.group_sale_salesman",
-            company_id=cls.company.id,
-            company_ids=companies,
+        cls.company = cls._create_company(
+            name="Forecast Co", currency_id=cls.env.company.currency_id.id
         )
         Department = cls.env["hr.department"]
-        cls.dept_1 = Department.create({"name": "FC Department 1", "company_id": cls.company.id})
-        cls.dept_2 = Department.create({"name": "FC Department 2", "company_id": cls.company.id})
-        cls.dept_3 = Department.create({"name": "FC Department 3", "company_id": cls.company.id})
-        cls.env["hr.employee"].create(
+        cls.dept_1, cls.dept_2, cls.dept_3 = Department.create(
             [
-                {
-                    "name": user.name,
-                    "user_id": user.id,
-                    "department_id": department.id,
-                    "company_id": cls.company.id,
-                }
-                for user, department in (
-                    (cls.alice, cls.dept_1),
-                    (cls.bob, cls.dept_1),
-                    (cls.carol, cls.dept_2),
-                    (cls.dave, cls.dept_3),
-                )
+                {"name": f"FC Department {number}", "company_id": cls.company.id}
+                for number in (1, 2, 3)
             ]
+        )
+        cls.alice, cls.bob, cls.carol, cls.dave = (
+            cls._create_salesperson(login, name, company=cls.company, department=department)
+            for login, name, department in (
+                ("fc_alice", "Alice Forecast", cls.dept_1),
+                ("fc_bob", "Bob Forecast", cls.dept_1),
+                ("fc_carol", "Carol Forecast", cls.dept_2),
+                # Dave has no opportunity in the data set; the query count test gives him some.
+                ("fc_dave", "Dave Forecast", cls.dept_3),
+            )
+        )
+        cls.manager = cls._create_salesperson(
+            "fc_manager",
+            "Manager Forecast",
+            groups="sales_team.group_sale_manager",
+            company=cls.company,
         )
         Team = cls.env["crm.team"]
         cls.team_nord = Team.create({"name": "FC Nord", "company_id": cls.company.id})
         cls.team_sud = Team.create({"name": "FC Sud", "company_id": cls.company.id})
 
-        Stage = cls.env["crm.stage"]
-        cls.stage_intro, cls.stage_offer, cls.stage_lead, cls.stage_deal = Stage.create(
-            [
-                {"name": "FC Intro", "sequence": 201},
-                {"name": "FC Offer", "sequence": 202},
-                {"name": "FC Lead", "sequence": 203},
-                {"name": "FC Deal", "sequence": 204},
-            ]
+        (
+            cls.stage_intro,
+            cls.stage_offer,
+            cls.stage_lead,
+            cls.stage_deal,
+            cls.stage_won,
+        ) = cls._create_stages(
+            ["FC Intro", "FC Offer", "FC Lead", "FC Deal", "FC Won"], 201, won=["FC Won"]
         )
-        cls.stage_won = Stage.create({"name": "FC Won", "sequence": 205, "is_won": True})
         Process = cls.env["crm.sales.process"]
-        cls.direct, cls.partner_process = Process.create(
-            [
-                {
-                    "name": name,
-                    "company_id": cls.company.id,
-                    "step_ids": [
-                        Command.create(
-                            {"sequence": sequence, "stage_id": stage.id, "probability": percent}
-                        )
-                        for sequence, (stage, percent) in enumerate(steps, start=1)
-                    ],
-                }
-                for name, steps in (
-                    (
-                        "FC Direct",
-                        [(cls.stage_intro, 10), (cls.stage_offer, 50), (cls.stage_won, 100)],
-                    ),
-                    (
-                        "FC Partner",
-                        [(cls.stage_lead, 20), (cls.stage_deal, 60), (cls.stage_won, 100)],
-                    ),
-                )
-            ]
+        cls.direct = cls._create_process(
+            "FC Direct",
+            [(cls.stage_intro, 10), (cls.stage_offer, 50), (cls.stage_won, 100)],
+            company_id=cls.company.id,
+        )
+        cls.partner_process = cls._create_process(
+            "FC Partner",
+            [(cls.stage_lead, 20), (cls.stage_deal, 60), (cls.stage_won, 100)],
+            company_id=cls.company.id,
         )
         alice, bob, carol = cls.alice, cls.bob, cls.carol
         nord, sud = cls.team_nord, cls.team_sud

@@ -16,16 +16,16 @@ import re
 import openpyxl
 
 from odoo.fields import Command
-from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests import HttpCase, tagged
 
-from .common import run_poppler
+from .common import SalesProcessBaseCommon, run_poppler
 
 PIPELINE_URL = "/odoo/action-crm.crm_lead_action_pipeline"
 WIZARD = "crm.sales.forecast.wizard"
 
 
 @tagged("post_install", "-at_install")
-class TestForecastEndToEnd(HttpCase):
+class TestForecastEndToEnd(HttpCase, SalesProcessBaseCommon):
     """Eva Forecast (department E2E Field Sales, team E2E Team) follows E2E Direct Sale:
 
     ===============  ===  ========================================
@@ -42,44 +42,36 @@ class TestForecastEndToEnd(HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        Stage = cls.env["crm.stage"]
         # Stage sequences differ from the step order: the columns must follow the steps.
-        cls.stage_proposal = Stage.create({"name": "E2E Proposal", "sequence": 951})
-        cls.stage_lead_in = Stage.create({"name": "E2E Lead In", "sequence": 952})
-        cls.stage_contact = Stage.create({"name": "E2E Contact", "sequence": 953})
-        cls.stage_negotiation = Stage.create({"name": "E2E Negotiation", "sequence": 954})
-        cls.stage_won = Stage.create({"name": "E2E Won", "sequence": 955, "is_won": True})
-
-        cls.eva = new_test_user(
-            cls.env, "e2e_eva", "sales_team.group_sale_salesman", name="Eva Forecast"
-        )
-        cls.manager = new_test_user(
-            cls.env, "e2e_mona", "sales_team.group_sale_manager", name="Mona E2E Manager"
+        (
+            cls.stage_proposal,
+            cls.stage_lead_in,
+            cls.stage_contact,
+            cls.stage_negotiation,
+            cls.stage_won,
+        ) = cls._create_stages(
+            ["E2E Proposal", "E2E Lead In", "E2E Contact", "E2E Negotiation", "E2E Won"],
+            951,
+            won=["E2E Won"],
         )
         cls.department = cls.env["hr.department"].create({"name": "E2E Field Sales"})
-        cls.env["hr.employee"].create(
-            {"name": cls.eva.name, "user_id": cls.eva.id, "department_id": cls.department.id}
+        cls.eva = cls._create_salesperson("e2e_eva", "Eva Forecast", department=cls.department)
+        cls.manager = cls._create_salesperson(
+            "e2e_mona", "Mona E2E Manager", groups="sales_team.group_sale_manager"
         )
         cls.team = cls.env["crm.team"].create({"name": "E2E Team"})
         cls.team.member_ids = cls.eva
-
-        steps = [
-            (cls.stage_lead_in, 10),
-            (cls.stage_contact, 25),
-            (cls.stage_proposal, 60),
-            (cls.stage_negotiation, 80),
-            (cls.stage_won, 100),
-        ]
-        cls.process = cls.env["crm.sales.process"].create(
-            {
-                "name": "E2E Direct Sale",
-                "default_scope": "user",
-                "default_user_ids": [Command.set(cls.eva.ids)],
-                "step_ids": [
-                    Command.create({"sequence": index, "stage_id": stage.id, "probability": pct})
-                    for index, (stage, pct) in enumerate(steps, start=1)
-                ],
-            }
+        cls.process = cls._create_process(
+            "E2E Direct Sale",
+            [
+                (cls.stage_lead_in, 10),
+                (cls.stage_contact, 25),
+                (cls.stage_proposal, 60),
+                (cls.stage_negotiation, 80),
+                (cls.stage_won, 100),
+            ],
+            default_scope="user",
+            default_user_ids=[Command.set(cls.eva.ids)],
         )
         cls.running_deal = cls.env["crm.lead"].create(
             {

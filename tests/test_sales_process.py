@@ -4,7 +4,7 @@ from psycopg2 import IntegrityError
 
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.fields import Command
-from odoo.tests import Form, new_test_user, tagged
+from odoo.tests import Form, tagged
 from odoo.tools import mute_logger
 
 from .common import SalesProcessCommon
@@ -171,7 +171,6 @@ class TestSalesProcessConstraints(SalesProcessCommon):
     def setUpClass(cls):
         super().setUpClass()
         cls.process = cls._create_process("Checked", cls._standard_steps())
-        cls.company_b = cls.env["res.company"].create({"name": "Company B"})
 
     def test_probability_range(self):
         """Percentages below 0 or above 100 are refused; nothing is clamped."""
@@ -233,6 +232,7 @@ class TestSalesProcessConstraints(SalesProcessCommon):
         second = self._create_process(
             "Mona's", default_scope="user", default_user_ids=[Command.set(self.manager.ids)]
         )
+        self.salesman.company_ids |= self.company_b
         self._create_process(
             "Sam's in B",
             company_id=self.company_b.id,
@@ -296,16 +296,14 @@ class TestSalesProcessAccess(SalesProcessCommon):
     def setUpClass(cls):
         super().setUpClass()
         cls.process = cls._create_process("Shared", cls._standard_steps(), note="Read me")
-        cls.company_b = cls.env["res.company"].create({"name": "Company B"})
         cls.process_b = cls._create_process(
             "Only B", cls._standard_steps(), company_id=cls.company_b.id
         )
-        cls.manager_b = new_test_user(
-            cls.env,
+        cls.manager_b = cls._create_salesperson(
             "sp_manager_b",
+            "Manager B",
             groups="sales_team.group_sale_manager",
-            company_id=cls.company_b.id,
-            company_ids=[Command.set(cls.company_b.ids)],
+            company=cls.company_b,
         )
 
     def test_salesman_reads_only(self):

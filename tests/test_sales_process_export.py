@@ -6,34 +6,15 @@ import io
 import openpyxl
 
 from odoo.exceptions import UserError
-from odoo.fields import Command
-from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests import HttpCase, tagged
 from odoo.tools import mute_logger
 
-from .common import SalesProcessCommon
+from .common import SalesProcessCommon, SalesProcessSampleCommon
 
 
 @tagged("post_install", "-at_install")
-class TestSalesProcessExport(SalesProcessCommon):
+class TestSalesProcessExport(SalesProcessSampleCommon):
     """Export dialog (CSV/Excel) and the formatted Excel workbook."""
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.alpha = cls._create_process(
-            "Alpha Solution Sale",
-            cls._standard_steps(),
-            note="Qualify with BANT first.",
-            default_scope="team",
-            default_team_ids=[Command.set(cls.team.ids)],
-            user=cls.manager,
-        )
-        cls.beta = cls._create_process(
-            "Beta Quick Sale",
-            [(cls.stage_lead, 12.5), (cls.stage_won, 100)],
-            active=False,
-        )
-        cls.processes = cls.alpha | cls.beta
 
     def test_export_dialog_fields(self):
         """Export (CSV and Excel alike) gives processes and their steps with percentages."""
@@ -115,11 +96,8 @@ class TestSalesProcessExportRoute(HttpCase, SalesProcessCommon):
     def setUpClass(cls):
         super().setUpClass()
         cls.process = cls._create_process("Routed Sale", cls._standard_steps())
-        cls.company_b = cls.env["res.company"].create({"name": "Company B"})
         cls.process_b = cls._create_process("Hidden B", company_id=cls.company_b.id)
-        cls.reader = new_test_user(
-            cls.env, "sp_reader", groups="sales_team.group_sale_salesman", name="Rita Reader"
-        )
+        cls.reader = cls._create_salesperson("sp_reader", "Rita Reader")
 
     def test_download(self):
         self.authenticate("sp_reader", "sp_readerxx")

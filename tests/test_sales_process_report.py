@@ -1,95 +1,65 @@
 # Copyright 2026 crm_sales_process authors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo.fields import Command
 from odoo.tests import HttpCase, tagged
-from odoo.tools import mute_logger
 from odoo.tools.safe_eval import safe_eval
 
-from .common import SalesProcessCommon, run_poppler
+from .common import SalesProcessSampleCommon, run_poppler
 
 REPORT = "crm_sales_process.crm_sales_process_action_report"
 
 
-class SalesProcessReportCommon(SalesProcessCommon):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.alpha = cls._create_process(
-            "Alpha Solution Sale",
-            cls._standard_steps(),
-            note="Qualify with BANT first.",
-            default_scope="team",
-            default_team_ids=[Command.set(cls.team.ids)],
-        )
-        cls.beta = cls._create_process(
-            "Beta Quick Sale",
-            [(cls.stage_lead, 12.5), (cls.stage_won, 100)],
-            active=False,
-        )
-        cls.processes = cls.alpha | cls.beta
-
-    def _render_pdf(self, processes, user=None):
-        """Real PDF bytes from wkhtmltopdf (tests otherwise get HTML)."""
-        pdf, report_format = (
-            self.env["ir.actions.report"]
-            .with_user(user or self.env.user)
-            .with_context(force_report_rendering=True)
-            ._render_qweb_pdf(REPORT, processes.ids)
-        )
-        self.assertEqual(report_format, "pdf")
-        self.assertTrue(pdf.startswith(b"%PDF"))
-        return pdf
-
-    def _poppler(self, tool, pdf, *args):
-        return run_poppler(tool, pdf, *args)
-
-
 @tagged("post_install", "-at_install")
-class TestSalesProcessReportContent(SalesProcessReportCommon):
-    """What Print > Sales Processes says, read back from the PDF with pdftotext.
+class TestSalesProcessReportContent(SalesProcessSampleCommon):
+    """What Print > Sales Processes shows, from the report's values."""
 
-    Without a running web server wkhtmltopdf cannot load the report stylesheets; it then
-    falls back to system fonts, whose text pdftotext can read (the styled web fonts are
-    drawn as outlines by Debian's wkhtmltopdf). The stylesheet URL points at a closed port
-    so this does not depend on whatever else listens on this machine, and the expected
-    "network error" warning of that fallback is muted.
-    """
+    def _report_values(self, processes, user=None):
+        user = user or self.env.user
+        # as the web client prints: in the user's language
+        report = self.env["ir.actions.report"].with_user(user).with_context(lang=user.lang)
+        return report._get_rendering_context(report._get_report(REPORT), processes.ids, {})
 
-    def setUp(self):
-        super().setUp()
-        self.env["ir.config_parameter"].sudo().set_param("report.url", "http://127.0.0.1:9")
-
-    @mute_logger("odoo.addons.base.models.ir_actions_report")
-    def test_pdf_two_processes(self):
+    def test_values_two_processes(self):
         """Two processes (one archived) in one document, steps with their percentages."""
-        text = self._poppler(
-            "pdftotext", self._render_pdf(self.processes, self.salesman), "-layout"
+        values = self._report_values(self.processes, self.salesman)
+        self.assertEqual(values["docs"], self.processes)
+        alpha, beta = values["lines"]
+        self.assertEqual(
+            {key: alpha[key] for key in ("name", "default_for", "active", "note")},
+            {
+                "name": "Alpha Solution Sale",
+                "default_for": "Sales Teams: Team Nord",
+                "active": True,
+                "note": "Qualify with BANT first.",
+            },
         )
-        for expected in (
-            "Sales Processes",
-            "Alpha Solution Sale",
-            "Sales Teams: Team Nord",
-            "Qualify with BANT first.",
-            "SP Offer",
-            "50 %",
-            "SP Verbal",
-            "75 %",
-            "Beta Quick Sale",
-            "Nobody",
-            "No (archived)",
-            "12.50 %",
-            "100 %",
-        ):
-            self.assertIn(expected, text)
-        self.assertLess(text.index("Alpha Solution Sale"), text.index("Beta Quick Sale"))
-        self.assertEqual(text.count("Sales Processes"), 1, "one document, one title")
+        self.assertEqual(
+            [(step["number"], step["name"], step["percentage"]) for step in alpha["steps"]],
+            [
+                (1, "SP Lead", "0 %"),
+                (2, "SP Offer", "50 %"),
+                (3, "SP Verbal", "75 %"),
+                (4, "SP Won", "100 %"),
+            ],
+        )
+        self.assertEqual(
+            (beta["name"], beta["default_for"], beta["active"]),
+            ("Beta Quick Sale", "Nobody", False),
+        )
+        self.assertEqual([step["percentage"] for step in beta["steps"]], ["12.50 %", "100 %"])
 
-    @mute_logger("odoo.addons.base.models.ir_actions_report")
-    def test_pdf_one_process(self):
-        """Printing one process from its form gives its own file name."""
-        text = self._poppler("pdftotext", self._render_pdf(self.alpha))
-        self.assertIn("Alpha Solution Sale", text)
-        self.assertNotIn("Beta Quick Sale", text)
+    def test_values_in_user_language(self):
+        """Percentages follow the reader's number format."""
+        self.env["res.lang"]._activate_lang("da_DK")
+        self.salesman.lang = "da_DK"
+        values = self._report_values(self.beta, self.salesman)
+        self.assertEqual(values["lines"][0]["steps"][0]["percentage"], "12,50 %")
+
+    def test_html_one_process(self):
+        """Printing one process from its form: its own document and file name."""
+        html = self.env["ir.actions.report"]._render_qweb_html(REPORT, self.alpha.ids)[0]
+        self.assertIn(b"Alpha Solution Sale", html)
+        self.assertNotIn(b"Beta Quick Sale", html)
+        self.assertEqual(html.count(b"<h2>Sales Processes</h2>"), 1)
         report = self.env.ref(REPORT)
         self.assertEqual(report.binding_model_id.model, "crm.sales.process")
         # The file name, as the web client's report controller computes it
@@ -100,7 +70,7 @@ class TestSalesProcessReportContent(SalesProcessReportCommon):
 
 
 @tagged("post_install", "-at_install")
-class TestSalesProcessReportStyled(HttpCase, SalesProcessReportCommon):
+class TestSalesProcessReportStyled(HttpCase, SalesProcessSampleCommon):
     """With the test web server up, wkhtmltopdf renders the styled report as in production."""
 
     def test_pdf_styled_many_processes(self):
@@ -113,8 +83,14 @@ class TestSalesProcessReportStyled(HttpCase, SalesProcessReportCommon):
         for index in range(10):
             processes |= self._create_process(f"Process {index:02}", self._standard_steps())
         with self.assertNoLogs("odoo.addons.base.models.ir_actions_report", level="WARNING"):
-            pdf = self._render_pdf(processes)
-        info = self._poppler("pdfinfo", pdf)
+            pdf, report_format = (
+                self.env["ir.actions.report"]
+                .with_context(force_report_rendering=True)
+                ._render_qweb_pdf(REPORT, processes.ids)
+            )
+        self.assertEqual(report_format, "pdf")
+        self.assertTrue(pdf.startswith(b"%PDF"))
+        info = run_poppler("pdfinfo", pdf)
         pages = int(
             next(line for line in info.splitlines() if line.startswith("Pages:")).split()[1]
         )

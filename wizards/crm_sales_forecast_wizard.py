@@ -93,6 +93,7 @@ class CrmSalesForecastWizard(models.TransientModel):
         "user_id",
         string="Salespeople",
         domain="[('share', '=', False)]",
+        check_company=True,
     )
     process_ids = fields.Many2many(
         "crm.sales.process",
