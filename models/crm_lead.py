@@ -38,12 +38,13 @@ class CrmLead(models.Model):
     sales_process_step_id = fields.Many2one(
         "crm.sales.process.step",
         compute="_compute_sales_process_step_id",
-        store=True,
         index="btree_not_null",
+        store=True,
         # Editable so the form's step path is clickable: choosing a step moves the stage.
         readonly=False,
     )
     sales_process_progress = fields.Char(
+        string="Step",
         compute="_compute_sales_process_progress",
         help="Position of the opportunity in its sales process, e.g. Step 3/5 · 50 %.",
     )
@@ -53,18 +54,18 @@ class CrmLead(models.Model):
         compute="_compute_sales_process_percentage",
         store=True,
     )
-    is_my_sales_process = fields.Boolean(
-        string="My Sales Process",
-        compute="_compute_is_my_sales_process",
-        search="_search_is_my_sales_process",
-        help="Follows the sales process that new opportunities of the current user get.",
-    )
     department_id = fields.Many2one(
         "hr.department",
         compute="_compute_department_id",
         store=True,
         index="btree_not_null",
         help="Department of the salesperson, for the forecast.",
+    )
+    is_my_sales_process = fields.Boolean(
+        string="My Sales Process",
+        compute="_compute_is_my_sales_process",
+        search="_search_is_my_sales_process",
+        help="Follows the sales process that new opportunities of the current user get.",
     )
 
     # ------------------------------------------------------------
@@ -145,11 +146,9 @@ class CrmLead(models.Model):
         Predictive lead scoring computes the others as in stock Odoo. A lost (archived) lead
         keeps its probability, as in stock Odoo, until restored.
         """
-        process_leads = self.filtered("sales_process_step_id")
-        if not process_leads:
-            return super()._compute_probabilities()
-        if self - process_leads:
-            super(CrmLead, self - process_leads)._compute_probabilities()
+        process_leads = self._split_sales_process_leads(
+            "_compute_probabilities", "sales_process_step_id"
+        )
         for lead in process_leads:
             probability = lead.sales_process_step_id.probability
             lead.automated_probability = probability
@@ -158,11 +157,7 @@ class CrmLead(models.Model):
 
     def _compute_stage_id(self):
         """A lead following a process stays on a step of it; the others as in stock Odoo."""
-        process_leads = self.filtered("sales_process_id")
-        if not process_leads:
-            return super()._compute_stage_id()
-        if self - process_leads:
-            super(CrmLead, self - process_leads)._compute_stage_id()
+        process_leads = self._split_sales_process_leads("_compute_stage_id")
         for lead in process_leads:
             stages = lead.sales_process_id._get_step_stages()
             if lead.stage_id not in stages:
@@ -324,11 +319,7 @@ class CrmLead(models.Model):
 
     def action_set_won(self):
         """A lead following a process is won on its process's won step."""
-        process_leads = self.filtered("sales_process_id")
-        if not process_leads:
-            return super().action_set_won()
-        if self - process_leads:
-            super(CrmLead, self - process_leads).action_set_won()
+        process_leads = self._split_sales_process_leads("action_set_won")
         won_stages = {}
         for lead in process_leads:
             won_steps = lead.sales_process_id._get_ordered_steps().filtered("is_won")
@@ -477,6 +468,13 @@ class CrmLead(models.Model):
         """The process the rules give the current user's new opportunities."""
         lead = self.new({"user_id": self.env.uid, "type": "opportunity"})
         return lead._get_sales_process_by_rules().get(lead, self.env["crm.sales.process"])
+
+    def _split_sales_process_leads(self, method, field="sales_process_id"):
+        """Run stock ``method`` on the leads without ``field``; return the leads with it."""
+        process_leads = self.filtered(field)
+        if self - process_leads:
+            getattr(super(CrmLead, self - process_leads), method)()
+        return process_leads
 
     def _sync_sales_process_probability(self):
         """Put active leads on a step back to the step's percentage (one write per step)."""

@@ -17,16 +17,16 @@ from .tools import (
     xlsx_sheet_name,
 )
 
-# Fields of a process that change which new opportunities it is the default for
-RULE_FIELDS = {
+# Fields of a process that change which new opportunities it is the default for (its steps
+# too: only a process with steps is a default).
+RULE_FIELDS = (
     "active",
     "company_id",
     "default_scope",
     "default_user_ids",
     "default_team_ids",
     "default_department_ids",
-    "step_ids",
-}
+)
 
 COUNT_OPERATORS = {
     ">=": lambda count, value: count >= value,
@@ -113,12 +113,12 @@ class CrmSalesProcess(models.Model):
         compute="_compute_default_for",
         help="Who gets this process by default on new opportunities.",
     )
-    # Audit: the seed shows the initials of who created / last saved the record
+    # Audit: initials of who created / last saved the record, as the list shows them
     create_user_initials = fields.Char(
         string="Created By (Initials)", compute="_compute_user_initials"
     )
     write_user_initials = fields.Char(string="By", compute="_compute_user_initials")
-    # Search helpers: first-letter buttons and the seed's % wildcards
+    # Search helpers: first-letter buttons and % wildcards
     name_initial = fields.Selection(
         NAME_INITIALS,
         string="First Letter",
@@ -137,14 +137,8 @@ class CrmSalesProcess(models.Model):
 
     @api.depends("step_ids")
     def _compute_step_count(self):
-        counts = {
-            process.id: count
-            for process, count in self.env["crm.sales.process.step"]._read_group(
-                [("process_id", "in", self.ids)], ["process_id"], ["__count"]
-            )
-        }
         for process in self:
-            process.step_count = counts.get(process.id, 0)
+            process.step_count = len(process.step_ids)
 
     def _get_opportunity_counts(self, process_ids=None):
         """Active leads and opportunities per process id (all processes when none given)."""
@@ -160,7 +154,7 @@ class CrmSalesProcess(models.Model):
             process.opportunity_count = counts.get(process.id, 0)
 
     def _search_opportunity_count(self, operator, value):
-        """Compare the number of opportunities with a whole number (the seed's "In use").
+        """Compare the number of opportunities with a whole number ("In Use").
 
         The ORM hands ``=``/``!=`` over as ``in``/``not in``; ``False`` (unset) counts as 0.
         Processes without opportunities have no row in the counts, so when 0 matches the
@@ -224,14 +218,7 @@ class CrmSalesProcess(models.Model):
     def _search_text(self, operator, value):
         return wildcard_domain(self.env, ["name", "note"], operator, value)
 
-    @api.constrains(
-        "active",
-        "company_id",
-        "default_scope",
-        "default_user_ids",
-        "default_team_ids",
-        "default_department_ids",
-    )
+    @api.constrains(*RULE_FIELDS)
     def _check_default_scope(self):
         """A salesperson, team or department has at most one default process per company."""
         for process in self.filtered("active"):
@@ -285,19 +272,23 @@ class CrmSalesProcess(models.Model):
                 ["__count"],
             )
         )
-        for process, company, count in groups:
-            if company != process.company_id:
-                raise ValidationError(
-                    self.env._(
-                        "Sales process “%(process)s” cannot move to company %(company)s: "
-                        "opportunities of company %(other)s follow it (%(count)s, lost ones "
-                        "included). Give them another sales process first.",
-                        process=process.name,
-                        company=process.company_id.name,
-                        other=company.name,
-                        count=count,
-                    )
-                )
+        mismatches = [group for group in groups if group[1] != group[0].company_id]
+        if mismatches:
+            process, company, count = mismatches[0]
+            message = self.env._(
+                "Sales process “%(process)s” cannot move to company %(company)s: opportunities "
+                "of company %(other)s follow it (%(count)s, lost ones included). Give them "
+                "another sales process first."
+            )
+            raise ValidationError(
+                message
+                % {
+                    "process": process.name,
+                    "company": process.company_id.name,
+                    "other": company.name,
+                    "count": count,
+                }
+            )
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -307,7 +298,7 @@ class CrmSalesProcess(models.Model):
 
     def write(self, vals):
         result = super().write(vals)
-        if RULE_FIELDS & vals.keys():
+        if {*RULE_FIELDS, "step_ids"} & vals.keys():
             self._clear_default_process_rules()
         return result
 
@@ -401,7 +392,6 @@ class CrmSalesProcess(models.Model):
 
     def _get_xlsx_export(self):
         """The formatted workbook: a sheet of the processes and one of their steps (bytes)."""
-        _ = self.env._
         output = io.BytesIO()
         workbook = xlsxwriter.Workbook(output, {"in_memory": True})
         formats = {
@@ -414,91 +404,88 @@ class CrmSalesProcess(models.Model):
             "text": workbook.add_format({"valign": "top"}),
             "wrap": workbook.add_format({"text_wrap": True, "valign": "top"}),
         }
-        yes, no = _("Yes"), _("No")
         processes = self.with_context(active_test=False)
-        self._write_xlsx_sheet(
-            workbook.add_worksheet(xlsx_sheet_name(_("Sales Processes"))),
-            formats,
-            [
-                (_("ID"), 8, "text"),
-                (_("Name"), 34, "text"),
-                (_("Default For"), 34, "wrap"),
-                (_("Active"), 8, "text"),
-                (_("Steps"), 8, "text"),
-                (_("In Use"), 8, "text"),
-                (_("Created"), 17, "datetime"),
-                (_("Created By"), 10, "text"),
-                (_("Last Modified"), 17, "datetime"),
-                (_("By"), 8, "text"),
-                (_("Company"), 20, "text"),
-                (_("Note"), 60, "wrap"),
-            ],
-            [
-                [
-                    process.id,
-                    process.name,
-                    process.default_for,
-                    yes if process.active else no,
-                    process.step_count,
-                    process.opportunity_count,
-                    self._xlsx_datetime(process.create_date),
-                    process.create_user_initials,
-                    self._xlsx_datetime(process.write_date),
-                    process.write_user_initials,
-                    process.company_id.name,
-                    process.note or "",
-                ]
-                for process in processes
-            ],
+        steps = processes.step_ids.browse(
+            [step.id for process in processes for step in process._get_ordered_steps()]
         )
-        self._write_xlsx_sheet(
-            workbook.add_worksheet(xlsx_sheet_name(_("Steps"))),
-            formats,
-            [
-                (_("Sales Process"), 34, "text"),
-                (_("No."), 6, "text"),
-                (_("Name"), 30, "text"),
-                (_("%"), 8, "percent"),
-                (_("Won"), 6, "text"),
-                (_("Last Modified"), 17, "datetime"),
-                (_("By"), 8, "text"),
-            ],
-            [
-                [
-                    process.name,
-                    step.number,
-                    step.name,
-                    (
-                        step.probability / 100,
-                        "percent"
-                        if step.probability == int(step.probability)
-                        else "percent_decimal",
-                    ),
-                    yes if step.is_won else no,
-                    self._xlsx_datetime(step.write_date),
-                    step.write_user_initials,
-                ]
-                for process in processes
-                for step in process.step_ids
-            ],
-        )
+        for title, records, columns in (
+            (self.env._("Sales Processes"), processes, self._get_xlsx_process_columns()),
+            (self.env._("Steps"), steps, self._get_xlsx_step_columns()),
+        ):
+            self._write_xlsx_sheet(
+                workbook.add_worksheet(xlsx_sheet_name(title)), formats, columns, records
+            )
         workbook.close()
         return output.getvalue()
 
-    def _write_xlsx_sheet(self, sheet, formats, columns, rows):
-        """Header row, column widths and formats, then the rows; frozen header and filters."""
-        for col, (title, width, style) in enumerate(columns):
+    def _get_xlsx_process_columns(self):
+        """Columns of the processes sheet: (title, width, format, value of a process)."""
+        _ = self.env._
+        yes, no = _("Yes"), _("No")
+        return [
+            (_("ID"), 8, "text", lambda process: process.id),
+            (_("Name"), 34, "text", lambda process: process.name),
+            (_("Default For"), 34, "wrap", lambda process: process.default_for),
+            (_("Active"), 8, "text", lambda process: yes if process.active else no),
+            (_("Steps"), 8, "text", lambda process: process.step_count),
+            (_("In Use"), 8, "text", lambda process: process.opportunity_count),
+            (
+                _("Created"),
+                17,
+                "datetime",
+                lambda process: self._xlsx_datetime(process.create_date),
+            ),
+            (_("Created By"), 10, "text", lambda process: process.create_user_initials),
+            (
+                _("Last Modified"),
+                17,
+                "datetime",
+                lambda process: self._xlsx_datetime(process.write_date),
+            ),
+            (_("By"), 8, "text", lambda process: process.write_user_initials),
+            (_("Company"), 20, "text", lambda process: process.company_id.name),
+            (_("Note"), 60, "wrap", lambda process: process.note),
+        ]
+
+    def _get_xlsx_step_columns(self):
+        """Columns of the steps sheet: (title, width, format, value of a step); a value may
+        be (value, format) where it needs another format than its column's."""
+        _ = self.env._
+        yes, no = _("Yes"), _("No")
+        return [
+            (_("Sales Process"), 34, "text", lambda step: step.process_id.name),
+            (_("No."), 6, "text", lambda step: step.number),
+            (_("Name"), 30, "text", lambda step: step.name),
+            (
+                _("%"),
+                8,
+                "percent",
+                lambda step: (
+                    step.probability / 100,
+                    "percent" if step.probability == int(step.probability) else "percent_decimal",
+                ),
+            ),
+            (_("Won"), 6, "text", lambda step: yes if step.is_won else no),
+            (_("Last Modified"), 17, "datetime", lambda step: self._xlsx_datetime(step.write_date)),
+            (_("By"), 8, "text", lambda step: step.write_user_initials),
+        ]
+
+    def _write_xlsx_sheet(self, sheet, formats, columns, records):
+        """Header row, column widths and formats, then a row per record; frozen header and
+        filters."""
+        for col, (title, width, style, _value) in enumerate(columns):
             sheet.set_column(col, col, width, formats[style])
             sheet.write(0, col, title, formats["header"])
-        for row, values in enumerate(rows, start=1):
-            for col, value in enumerate(values):
-                # A cell is a value, or (value, style) where it needs another format.
-                value, style = value if isinstance(value, tuple) else (value, columns[col][2])
+        for row, record in enumerate(records, start=1):
+            for col, (_title, _width, style, get_value) in enumerate(columns):
+                value = get_value(record)
+                if isinstance(value, tuple):
+                    value, style = value
                 if value is False or value is None:
                     value = ""
                 sheet.write(row, col, value, formats[style])
         sheet.freeze_panes(1, 0)
-        sheet.autofilter(0, 0, max(len(rows), 1), len(columns) - 1)
+        sheet.autofilter(0, 0, max(len(records), 1), len(columns) - 1)
 
     def _xlsx_datetime(self, value):
         """A UTC datetime as the user's local wall-clock time (Excel has no time zones)."""
@@ -550,16 +537,7 @@ class CrmSalesProcess(models.Model):
     @ormcache("company_ids")
     def _read_default_process_rules(self, company_ids):
         """_get_default_process_rules in one query, uncached."""
-        self.flush_model(
-            [
-                "active",
-                "company_id",
-                "default_scope",
-                "default_user_ids",
-                "default_team_ids",
-                "default_department_ids",
-            ]
-        )
+        self.flush_model(RULE_FIELDS)
         self.env["crm.sales.process.step"].flush_model(["process_id"])
         self.env.cr.execute(
             SQL(

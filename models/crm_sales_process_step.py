@@ -71,24 +71,20 @@ class CrmSalesProcessStep(models.Model):
     def _check_probability(self):
         for step in self:
             if not 0 <= step.probability <= 100:
-                raise ValidationError(
-                    self.env._(
-                        "The percentage of step “%(step)s” in “%(process)s” must be between "
-                        "0 and 100, not %(value)s.",
-                        step=step.name,
-                        process=step.process_id.name,
-                        value=step.probability,
-                    )
+                message = self.env._(
+                    "The percentage of step “%(step)s” in “%(process)s” must be between "
+                    "0 and 100, not %(value)s."
                 )
-            if step.is_won and step.probability != 100:
-                raise ValidationError(
-                    self.env._(
-                        "Step “%(step)s” in “%(process)s” is a won stage: its percentage must "
-                        "be 100.",
-                        step=step.name,
-                        process=step.process_id.name,
-                    )
+            elif step.is_won and step.probability != 100:
+                message = self.env._(
+                    "Step “%(step)s” in “%(process)s” is a won stage: its percentage must be 100."
                 )
+            else:
+                continue
+            raise ValidationError(
+                message
+                % {"step": step.name, "process": step.process_id.name, "value": step.probability}
+            )
 
     @api.constrains("stage_id", "process_id")
     def _check_stage_company(self):

@@ -27,7 +27,7 @@ def name_initial(name):
 
 
 def user_initials(user):
-    """Initials of a user as the seed's "By" columns show them (Mitchell Admin → MA)."""
+    """Initials of a user as the "By" columns show them (Mitchell Admin → MA)."""
     return "".join(word[0] for word in (user.name or "").split() if word[0].isalnum()).upper()
 
 
@@ -41,7 +41,7 @@ def format_percentage(env, value):
 
 
 def wildcard_domain(env, field_names, operator, value):
-    """Domain for the seed's search rule on text fields, case-insensitive.
+    """Domain for the % wildcard search on text fields, case-insensitive.
 
     ``AS%`` finds values starting with AS, ``%AS`` values ending with AS, and ``AS`` (no %)
     values containing AS. Odoo's ``ilike`` always wraps the value in %, so the pattern goes to

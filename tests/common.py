@@ -140,7 +140,7 @@ class SalesProcessCommon(SalesProcessBaseCommon):
 
     @classmethod
     def _standard_steps(cls):
-        """The seed's simple model: 0 %, 50 %, 75 %, 100 % (won)."""
+        """The simple model: 0 %, 50 %, 75 %, 100 % (won)."""
         return [
             (cls.stage_lead, 0),
             (cls.stage_offer, 50),
@@ -192,17 +192,10 @@ class SalesProcessLeadCommon(SalesProcessBaseCommon):
         super().setUpClass()
         cls.company_other = cls._create_company(name="Other Company")
         # Stage sequences differ from step order on purpose (Offer first).
-        (
-            cls.stage_offer,
-            cls.stage_lead_in,
-            cls.stage_meeting,
-            cls.stage_signed,
-            cls.stage_outside,
-        ) = cls._create_stages(
-            ["SP Offer", "SP Lead In", "SP Meeting", "SP Signed", "SP Outside"],
-            901,
-            won=["SP Signed"],
-        )
+        names = ["SP Offer", "SP Lead In", "SP Meeting", "SP Signed", "SP Outside"]
+        stages = cls._create_stages(names, 901, won=["SP Signed"])
+        cls.stage_offer, cls.stage_lead_in, cls.stage_meeting = stages[:3]
+        cls.stage_signed, cls.stage_outside = stages[3:]
         cls.department = cls.env["hr.department"].create({"name": "Field Sales"})
         cls.department_other = cls.env["hr.department"].create(
             {"name": "Field Sales Other", "company_id": cls.company_other.id}

@@ -70,15 +70,10 @@ class TestForecast(SalesProcessBaseCommon):
         cls.team_nord = Team.create({"name": "FC Nord", "company_id": cls.company.id})
         cls.team_sud = Team.create({"name": "FC Sud", "company_id": cls.company.id})
 
-        (
-            cls.stage_intro,
-            cls.stage_offer,
-            cls.stage_lead,
-            cls.stage_deal,
-            cls.stage_won,
-        ) = cls._create_stages(
-            ["FC Intro", "FC Offer", "FC Lead", "FC Deal", "FC Won"], 201, won=["FC Won"]
-        )
+        names = ["FC Intro", "FC Offer", "FC Lead", "FC Deal", "FC Won"]
+        stages = cls._create_stages(names, 201, won=["FC Won"])
+        cls.stage_intro, cls.stage_offer, cls.stage_lead, cls.stage_deal = stages[:4]
+        cls.stage_won = stages[4]
         Process = cls.env["crm.sales.process"]
         cls.direct = cls._create_process(
             "FC Direct",

@@ -43,17 +43,10 @@ class TestForecastEndToEnd(HttpCase, SalesProcessBaseCommon):
     def setUpClass(cls):
         super().setUpClass()
         # Stage sequences differ from the step order: the columns must follow the steps.
-        (
-            cls.stage_proposal,
-            cls.stage_lead_in,
-            cls.stage_contact,
-            cls.stage_negotiation,
-            cls.stage_won,
-        ) = cls._create_stages(
-            ["E2E Proposal", "E2E Lead In", "E2E Contact", "E2E Negotiation", "E2E Won"],
-            951,
-            won=["E2E Won"],
-        )
+        names = ["E2E Proposal", "E2E Lead In", "E2E Contact", "E2E Negotiation", "E2E Won"]
+        stages = cls._create_stages(names, 951, won=["E2E Won"])
+        cls.stage_proposal, cls.stage_lead_in, cls.stage_contact = stages[:3]
+        cls.stage_negotiation, cls.stage_won = stages[3:]
         cls.department = cls.env["hr.department"].create({"name": "E2E Field Sales"})
         cls.eva = cls._create_salesperson("e2e_eva", "Eva Forecast", department=cls.department)
         cls.manager = cls._create_salesperson(
@@ -61,18 +54,10 @@ class TestForecastEndToEnd(HttpCase, SalesProcessBaseCommon):
         )
         cls.team = cls.env["crm.team"].create({"name": "E2E Team"})
         cls.team.member_ids = cls.eva
-        cls.process = cls._create_process(
-            "E2E Direct Sale",
-            [
-                (cls.stage_lead_in, 10),
-                (cls.stage_contact, 25),
-                (cls.stage_proposal, 60),
-                (cls.stage_negotiation, 80),
-                (cls.stage_won, 100),
-            ],
-            default_scope="user",
-            default_user_ids=[Command.set(cls.eva.ids)],
-        )
+        steps = [(cls.stage_lead_in, 10), (cls.stage_contact, 25), (cls.stage_proposal, 60)]
+        steps += [(cls.stage_negotiation, 80), (cls.stage_won, 100)]
+        default = {"default_scope": "user", "default_user_ids": [Command.set(cls.eva.ids)]}
+        cls.process = cls._create_process("E2E Direct Sale", steps, **default)
         cls.running_deal = cls.env["crm.lead"].create(
             {
                 "name": "E2E Running Deal",

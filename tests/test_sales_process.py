@@ -13,7 +13,7 @@ from .common import SalesProcessCommon
 @tagged("post_install", "-at_install")
 class TestSmoke(SalesProcessCommon):
     def test_demo(self):
-        """The demo data holds the seed's five-step process."""
+        """The demo data holds the five-step process."""
         process = self.env.ref("crm_sales_process.crm_sales_process_five_step_demo")
         self.assertEqual(process.step_count, 5)
         self.assertEqual(process.step_ids.mapped("probability"), [0, 25, 50, 75, 100])

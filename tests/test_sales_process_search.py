@@ -13,7 +13,7 @@ from .common import SalesProcessCommon
 
 @tagged("post_install", "-at_install")
 class TestWildcardSearch(SalesProcessCommon):
-    """The manual's % rule for Name, Note and Free text: ``AS%`` starts with, ``%AS`` ends with,
+    """The % rule for Name, Note and Free text: ``AS%`` starts with, ``%AS`` ends with,
     ``AS`` contains; case does not matter; ``_`` is an ordinary character."""
 
     @classmethod
@@ -123,7 +123,7 @@ class TestWildcardSearch(SalesProcessCommon):
 
 @tagged("post_install", "-at_install")
 class TestSearchFilters(SalesProcessCommon):
-    """The five filters of the manual, read from the search view as the web client does."""
+    """The five filters of the search view, read from the search view as the web client does."""
 
     @classmethod
     def setUpClass(cls):

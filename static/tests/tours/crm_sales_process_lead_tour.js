@@ -1,6 +1,7 @@
 // Copyright 2026 crm_sales_process authors
 // License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import { registry } from "@web/core/registry";
+import { myProcessPipelineSteps } from "@crm_sales_process/../tests/tours/tour_utils";
 
 /**
  * A salesperson opens the pipeline of her sales process ("My Sales Process" filter), sees its
@@ -12,32 +13,7 @@ registry.category("web_tour.tours").add("crm_sales_process_lead_tour", {
         {
             trigger: ".o_kanban_renderer .o_kanban_record:contains('Tour Deal')",
         },
-        {
-            trigger: ".o_control_panel_actions .o_searchview_dropdown_toggler",
-            content: "Open the filters",
-            run: "click",
-        },
-        {
-            trigger: ".o_filter_menu .o_menu_item:contains('My Sales Process')",
-            content: "Show the pipeline of my sales process",
-            run: "click",
-        },
-        {
-            trigger: ".o_control_panel_actions .o_searchview_dropdown_toggler",
-            content: "Close the filters",
-            run: "click",
-        },
-        {
-            trigger: ".o_searchview_facet:contains('My Sales Process')",
-        },
-        ...["SP Lead In", "SP Meeting", "SP Offer", "SP Signed"].map((title, index) => ({
-            content: `Column ${index + 1} of the process is ${title}`,
-            trigger: `.o_kanban_group:nth-child(${index + 1}) .o_column_title:contains('${title}')`,
-        })),
-        {
-            content: "No other column",
-            trigger: ".o_kanban_renderer:not(:has(.o_kanban_group:nth-child(5)))",
-        },
+        ...myProcessPipelineSteps(["SP Lead In", "SP Meeting", "SP Offer", "SP Signed"]),
         {
             content: "The card shows its step's percentage",
             trigger: ".o_kanban_record:contains('Tour Deal') .o_crm_sales_process_step:contains('30 %')",

@@ -1,7 +1,7 @@
 import { registry } from "@web/core/registry";
 
 /**
- * An administrator manages sales processes the way the manual describes: CRM > Configuration >
+ * An administrator manages sales processes the way the README describes: CRM > Configuration >
  * Sales Processes, a new process with two steps, a wildcard search, a first-letter button and
  * a delete from the list's Actions menu. The test prepares two stages (Tour Contact, Tour Offer)
  * and two processes (Zeta Reference Process, Æsel Obsolete Process).
