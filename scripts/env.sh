@@ -3,7 +3,8 @@
 # Source it; it defines functions and the settings below (all overridable):
 #   ODOO_SRC     Odoo 19.0 Community source tree (holds odoo-bin)   [$HOME/odoo-19.0]
 #   ODOO_VENV    virtualenv built from ODOO_SRC/requirements.txt    [$HOME/odoo-19.0-venv]
-#   ODOO_CLONE   1 = clone the official 19.0 branch into ODOO_SRC when it is missing
+#   ODOO_CLONE   when ODOO_SRC is missing: 1 = clone the official 19.0 branch (shallow) into it
+#                if GitHub is reachable, 0 = never clone, stop with instructions   [1]
 #   PGVERSION    Debian PostgreSQL major version                    [15]
 set -euo pipefail
 
@@ -13,7 +14,7 @@ ODOO_VENV=${ODOO_VENV:-$HOME/odoo-19.0-venv}
 PGVERSION=${PGVERSION:-15}
 ADDONS_DIR="$REPO_DIR/.addons"
 MODULE=crm_sales_process
-ODOO_REPO_URL=https://github.com/odoo/odoo.git
+ODOO_REPO_URL=${ODOO_REPO_URL:-https://github.com/odoo/odoo.git}
 
 log() { printf '[%s] %s\n' "$MODULE" "$*" >&2; }
 die() { printf '[%s] ERROR: %s\n' "$MODULE" "$*" >&2; exit 1; }
@@ -39,20 +40,34 @@ ensure_system_packages() {
 
 odoo_missing_help() {
     cat >&2 <<MSG
-[$MODULE] ERROR: no Odoo 19.0 source tree found at ODOO_SRC=$ODOO_SRC
+[$MODULE] ERROR: no Odoo 19.0 source tree found at ODOO_SRC=$ODOO_SRC${1:+ ($1)}
 Provide Odoo 19.0 Community in one of these ways, then run the command again:
-  * put (or link) an Odoo 19.0 source tree at \$HOME/odoo-19.0 (the folder holding odoo-bin), or
-  * export ODOO_SRC=/path/to/odoo-19.0, or
-  * export ODOO_CLONE=1 to let this script clone the official 19.0 branch
-    ($ODOO_REPO_URL) into ODOO_SRC (needs internet, about 1 GB).
+  * on a machine with internet access, clone the official 19.0 branch:
+      git clone --depth 1 --branch 19.0 $ODOO_REPO_URL odoo-19.0
+    and copy (or link) that folder to \$HOME/odoo-19.0 here (the folder holding odoo-bin), or
+  * export ODOO_SRC=/path/to/odoo-19.0 pointing at an Odoo 19.0 tree you already have, or
+  * once GitHub is reachable from here, run the command again: it clones the branch itself
+    (unless ODOO_CLONE=0).
 MSG
     exit 1
 }
 
+# No Odoo tree: clone the official 19.0 branch (shallow, about 1 GB) when GitHub answers;
+# without network, stop with the instructions above.
 ensure_odoo_source() {
-    if [ ! -f "$ODOO_SRC/odoo-bin" ] && [ "${ODOO_CLONE:-0}" = 1 ]; then
-        log "cloning Odoo 19.0 into $ODOO_SRC"
-        git clone --depth 1 --branch 19.0 "$ODOO_REPO_URL" "$ODOO_SRC" || odoo_missing_help
+    if [ ! -f "$ODOO_SRC/odoo-bin" ]; then
+        if [ -e "$ODOO_SRC" ] && [ -n "$(ls -A "$ODOO_SRC" 2>/dev/null)" ]; then
+            odoo_missing_help "the folder exists but holds no odoo-bin"
+        fi
+        [ "${ODOO_CLONE:-1}" = 1 ] || odoo_missing_help "ODOO_CLONE=0: not cloning"
+        if ! timeout 60 git ls-remote --exit-code --heads "$ODOO_REPO_URL" 19.0 >/dev/null 2>&1; then
+            odoo_missing_help "$ODOO_REPO_URL is not reachable from this machine"
+        fi
+        log "no Odoo tree at $ODOO_SRC: cloning the official 19.0 branch (shallow, about 1 GB)"
+        log "from $ODOO_REPO_URL; set ODOO_SRC to use another tree"
+        git clone --depth 1 --branch 19.0 "$ODOO_REPO_URL" "$ODOO_SRC" \
+            || odoo_missing_help "the clone failed"
+        log "cloned Odoo 19.0 into $ODOO_SRC"
     fi
     [ -f "$ODOO_SRC/odoo-bin" ] && [ -f "$ODOO_SRC/odoo/release.py" ] || odoo_missing_help
     grep -q "^version_info = (19, 0," "$ODOO_SRC/odoo/release.py" \

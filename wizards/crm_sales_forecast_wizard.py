@@ -17,14 +17,13 @@ PDF of 100,000 lines is useless and slow to render; above the limit the PDF says
 
 import base64
 import io
-from collections import defaultdict
 
 import xlsxwriter
 
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.fields import Domain
-from odoo.tools import format_date
+from odoo.tools import SQL, format_date
 
 # Lead fields the summary is grouped by, in report order.
 SUMMARY_GROUPBYS = ("user_id", "department_id", "team_id")
@@ -34,6 +33,20 @@ DETAIL_FIELDS = [
     "name",
     "partner_id",
     "user_id",
+    "department_id",
+    "team_id",
+    "sales_process_id",
+    "stage_id",
+    "date_deadline",
+    "expected_revenue",
+    "probability",
+    "prorated_revenue",
+]
+# The same, as columns of the spreadsheet's opportunities sheet (the salesperson comes from the
+# summary line they are listed under).
+DETAIL_COLUMNS = [
+    "name",
+    "partner_id",
     "department_id",
     "team_id",
     "sales_process_id",
@@ -251,6 +264,36 @@ class CrmSalesForecastWizard(models.TransientModel):
             limit=limit,
         )
 
+    def _get_forecast_detail_rows(self):
+        """Every opportunity behind the figures as a tuple, for the spreadsheet.
+
+        One SQL query (the user's record rules apply, as in the ORM) for the lead columns, and
+        one batch per related model for the names, instead of an ORM record per opportunity:
+        the spreadsheet may hold 100,000 of them. Returns ``({user id: [row, ...]}, {field:
+        {id: name}})``, rows in DETAIL_COLUMNS order, by expected closing date.
+        """
+        self.ensure_one()
+        Lead = self.env["crm.lead"]
+        Lead.flush_model(["user_id", *DETAIL_COLUMNS])
+        query = Lead._search(self._get_forecast_domain(), order="date_deadline, id")
+        columns = [Lead._field_to_sql(query.table, name, query) for name in DETAIL_COLUMNS]
+        self.env.cr.execute(query.select(SQL.identifier(query.table, "user_id"), *columns))
+        rows_by_user = {}
+        for user_id, *row in self.env.cr.fetchall():
+            rows_by_user.setdefault(user_id, []).append(row)
+        names = {}
+        for index, field_name in enumerate(DETAIL_COLUMNS):
+            field = Lead._fields[field_name]
+            if field.type != "many2one":
+                continue
+            ids = {row[index] for rows in rows_by_user.values() for row in rows} - {None}
+            # departments of other companies' salespeople may be unreadable: only names leave
+            records = self.env[field.comodel_name].browse(ids)
+            if field_name == "department_id":
+                records = records.sudo()
+            names[field_name] = dict(zip(records.ids, records.mapped("display_name"), strict=True))
+        return rows_by_user, names
+
     def _get_pdf_detail_limit(self):
         value = self.env["ir.config_parameter"].sudo().get_param(PDF_DETAIL_LIMIT_PARAM)
         try:
@@ -267,10 +310,8 @@ class CrmSalesForecastWizard(models.TransientModel):
         with_details = count <= limit
         details = []
         if with_details and count:
-            leads_by_user = self._group_leads_by_user(self._get_forecast_leads())
-            details = [
-                (line, leads_by_user.get(line["record"].id, [])) for line in summary["user_id"]
-            ]
+            leads_by_user = self._get_forecast_leads().grouped("user_id")
+            details = [(line, leads_by_user.get(line["record"], [])) for line in summary["user_id"]]
         return {
             "summary": summary,
             "filters": self._get_filter_descriptions(),
@@ -278,13 +319,6 @@ class CrmSalesForecastWizard(models.TransientModel):
             "detail_limit": limit,
             "details": details,
         }
-
-    @api.model
-    def _group_leads_by_user(self, leads):
-        leads_by_user = defaultdict(list)
-        for lead in leads:
-            leads_by_user[lead.user_id.id].append(lead)
-        return leads_by_user
 
     def _get_filter_descriptions(self):
         """[(label, value)] describing the filters, for the report headers."""
@@ -331,7 +365,8 @@ class CrmSalesForecastWizard(models.TransientModel):
         self.ensure_one()
         summary = self._get_forecast_summary()
         output = io.BytesIO()
-        workbook = xlsxwriter.Workbook(output, {"in_memory": True})
+        # constant_memory: rows go to temporary files as they are written, in row order
+        workbook = xlsxwriter.Workbook(output, {"constant_memory": True})
         digits = self.currency_id.decimal_places
         money_format = "#,##0" + ("." + "0" * digits if digits else "")
         styles = {
@@ -412,29 +447,37 @@ class CrmSalesForecastWizard(models.TransientModel):
             sheet.write(0, col, title, styles["header"])
         sheet.freeze_panes(1, 0)
         # Same order as the summary: per salesperson, then by expected closing date.
-        leads_by_user = self._group_leads_by_user(self._get_forecast_leads())
+        rows_by_user, names = self._get_forecast_detail_rows()
+        money, percent, date = styles["money"], styles["percent"], styles["date"]
         row = 0
         for line in summary["user_id"]:
-            for lead in leads_by_user.get(line["record"].id, []):
+            user_name = line["name"]
+            for lead_row in rows_by_user.get(line["record"].id or None, ()):
+                (
+                    name,
+                    partner_id,
+                    department_id,
+                    team_id,
+                    process_id,
+                    stage_id,
+                    deadline,
+                    expected,
+                    probability,
+                    prorated,
+                ) = lead_row
                 row += 1
-                sheet.write_row(
-                    row,
-                    0,
-                    [
-                        lead.name or "",
-                        lead.partner_id.display_name or "",
-                        line["name"],
-                        lead.department_id.sudo().display_name or "",
-                        lead.team_id.display_name or "",
-                        lead.sales_process_id.display_name or "",
-                        lead.stage_id.display_name or "",
-                    ],
-                )
-                if lead.date_deadline:
-                    sheet.write_datetime(row, 7, lead.date_deadline, styles["date"])
-                sheet.write_number(row, 8, lead.expected_revenue, styles["money"])
-                sheet.write_number(row, 9, lead.probability, styles["percent"])
-                sheet.write_number(row, 10, lead.prorated_revenue, styles["money"])
+                sheet.write_string(row, 0, name or "")
+                sheet.write_string(row, 1, names["partner_id"].get(partner_id, ""))
+                sheet.write_string(row, 2, user_name)
+                sheet.write_string(row, 3, names["department_id"].get(department_id, ""))
+                sheet.write_string(row, 4, names["team_id"].get(team_id, ""))
+                sheet.write_string(row, 5, names["sales_process_id"].get(process_id, ""))
+                sheet.write_string(row, 6, names["stage_id"].get(stage_id, ""))
+                if deadline:
+                    sheet.write_datetime(row, 7, deadline, date)
+                sheet.write_number(row, 8, expected or 0.0, money)
+                sheet.write_number(row, 9, probability or 0.0, percent)
+                sheet.write_number(row, 10, prorated or 0.0, money)
         sheet.autofilter(0, 0, max(row, 1), len(headers) - 1)
         row += 1
         total = summary["total"]
