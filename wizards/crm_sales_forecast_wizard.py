@@ -42,20 +42,9 @@ DETAIL_FIELDS = [
     "probability",
     "prorated_revenue",
 ]
-# The same, as columns of the spreadsheet's opportunities sheet (the salesperson comes from the
-# summary line they are listed under).
-DETAIL_COLUMNS = [
-    "name",
-    "partner_id",
-    "department_id",
-    "team_id",
-    "sales_process_id",
-    "stage_id",
-    "date_deadline",
-    "expected_revenue",
-    "probability",
-    "prorated_revenue",
-]
+# The same as columns of the spreadsheet's opportunities sheet: the salesperson comes from the
+# summary line they are listed under.
+DETAIL_COLUMNS = [name for name in DETAIL_FIELDS if name != "user_id"]
 PDF_DETAIL_LIMIT_PARAM = "crm_sales_process.forecast_pdf_detail_limit"
 PDF_DETAIL_LIMIT_DEFAULT = 500
 
