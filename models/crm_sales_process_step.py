@@ -2,6 +2,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
+from odoo.tools.misc import get_lang
 
 from .tools import format_percentage, user_initials
 
@@ -56,11 +57,11 @@ class CrmSalesProcessStep(models.Model):
 
     @api.depends("sequence", "process_id.step_ids.sequence")
     def _compute_number(self):
-        for step in self:
-            steps = step.process_id.step_ids.sorted(lambda s: (s.sequence, s.id or 0))
-            step.number = next(
-                (index for index, other in enumerate(steps, start=1) if other == step), 0
-            )
+        for process, steps in self.grouped("process_id").items():
+            ordered = process.step_ids.sorted(lambda step: (step.sequence, step.id or 0))
+            numbers = {step: index for index, step in enumerate(ordered, start=1)}
+            for step in steps:
+                step.number = numbers.get(step, 0)
 
     @api.depends("write_uid.name")
     def _compute_write_user_initials(self):
@@ -110,11 +111,12 @@ class CrmSalesProcessStep(models.Model):
     @api.depends("stage_id.name", "probability")
     def _compute_display_name(self):
         """Step names with their percentage, e.g. Proposition (50 %), for the form's path."""
+        lang = get_lang(self.env)
         for step in self:
             step.display_name = self.env._(
                 "%(step)s (%(percentage)s %%)",
                 step=step.stage_id.name or "",
-                percentage=format_percentage(self.env, step.probability),
+                percentage=format_percentage(self.env, step.probability, lang),
             )
 
     @api.model_create_multi
@@ -192,10 +194,10 @@ class CrmSalesProcessStep(models.Model):
             process=process.exists().name or self.env._("New"),
         )
 
-    def _get_probability_label(self):
+    def _get_probability_label(self, lang=None):
         """The percentage as reports show it: "25 %", "12.50 %" (in the user's number format)."""
         self.ensure_one()
-        return f"{format_percentage(self.env, self.probability)} %"
+        return f"{format_percentage(self.env, self.probability, lang)} %"
 
     def _update_opportunity_probabilities(self):
         """Open (active, not won) opportunities on the steps get their new percentage.

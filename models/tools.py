@@ -7,7 +7,7 @@ import unicodedata
 
 from odoo.exceptions import UserError
 from odoo.fields import Domain
-from odoo.tools import formatLang
+from odoo.tools.misc import get_lang
 from odoo.tools.sql import escape_psql
 
 # The first-letter buttons: Latin letters, then the Danish/Norwegian Æ, Ø, Å as letters of
@@ -31,13 +31,16 @@ def user_initials(user):
     return "".join(word[0] for word in (user.name or "").split() if word[0].isalnum()).upper()
 
 
-def format_percentage(env, value):
+def format_percentage(env, value, lang=None):
     """A step percentage in the language's number format, without the % sign.
 
     Whole numbers without decimals ("50"), others with the field's two ("12.50", "12,50").
+    ``lang`` (``get_lang(env)``) saves looking the language up again for long lists. At most
+    100: no thousands separator.
     """
     value = round(value or 0.0, 2)
-    return formatLang(env, value, digits=0 if value == int(value) else 2)
+    text = f"{value:.{0 if value == int(value) else 2}f}"
+    return text.replace(".", (lang or get_lang(env)).decimal_point)
 
 
 def wildcard_domain(env, field_names, operator, value):

@@ -1,6 +1,7 @@
 # Copyright 2026 crm_sales_process authors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import api, models
+from odoo.tools.misc import get_lang
 
 
 class ReportCrmSalesProcess(models.AbstractModel):
@@ -12,15 +13,16 @@ class ReportCrmSalesProcess(models.AbstractModel):
     @api.model
     def _get_report_values(self, docids, data=None):
         processes = self.env["crm.sales.process"].with_context(active_test=False).browse(docids)
+        lang = get_lang(self.env)
         return {
             "doc_ids": processes.ids,
             "doc_model": processes._name,
             "docs": processes,
-            "lines": [self._prepare_process_line(process) for process in processes],
+            "lines": [self._prepare_process_line(process, lang) for process in processes],
         }
 
     @api.model
-    def _prepare_process_line(self, process):
+    def _prepare_process_line(self, process, lang=None):
         return {
             "process": process,
             "name": process.name,
@@ -31,7 +33,7 @@ class ReportCrmSalesProcess(models.AbstractModel):
                 {
                     "number": step.number,
                     "name": step.name,
-                    "percentage": step._get_probability_label(),
+                    "percentage": step._get_probability_label(lang),
                 }
                 for step in process._get_ordered_steps()
             ],

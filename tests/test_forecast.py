@@ -372,6 +372,25 @@ class TestForecast(SalesProcessBaseCommon):
         self.assertEqual(details[1][7].date(), date(2026, 1, 15))
         self.assertEqual((details[-1][0], details[-1][8], details[-1][10]), ("Total", 11500, 3900))
 
+    def test_xlsx_cells(self):
+        """Every opportunity row has the cells and formats of the first one; names are texts,
+        whatever characters they hold."""
+        self.leads[1].name = "=SUM(1+1) & <Ørsted> \x07"
+        wizard = self._wizard(date_from=date(2026, 1, 1))
+        wizard.action_export_xlsx()
+        book = openpyxl.load_workbook(io.BytesIO(base64.b64decode(wizard.xlsx_file)))
+        sheet = book.worksheets[1]
+        first, second = sheet[2], sheet[3]  # written by xlsxwriter / by the fast path
+        self.assertEqual(second[0].value, "=SUM(1+1) & <Ørsted> ")
+        self.assertEqual(second[0].data_type, "s")
+        self.assertEqual(second[7].value.date(), date(2026, 2, 10))
+        self.assertEqual([cell.value for cell in second[8:]], [2000, 50, 1000])
+        self.assertEqual(
+            [cell.number_format for cell in first], [cell.number_format for cell in second]
+        )
+        self.assertEqual(sheet.auto_filter.ref, "A1:K6")
+        self.assertEqual(sheet.freeze_panes, "A2")
+
     def _pdf_text(self, wizard):
         # The report's assets are made unreachable on purpose: whatever Odoo answers on the
         # base URL (possibly another database's server), Debian's wkhtmltopdf (unpatched Qt)
