@@ -440,13 +440,17 @@ class TestForecast(SalesProcessBaseCommon):
             "crm_sales_process.forecast_pdf_detail_limit", "5"
         )
         wizard = self._wizard()
-        data = wizard._get_report_data()
+        report = self.env["ir.actions.report"]
+        name = "crm_sales_process.crm_sales_forecast_report_action"
+        values = report._get_rendering_context(report._get_report(name), wizard.ids, {})
+        data = values["forecast"]
         self.assertFalse(data["with_details"])
         self.assertEqual(data["details"], [])
-        text = self._pdf_text(wizard)
-        self.assertIn("4,300.00", text)
-        self.assertIn("XLSX", text)
-        self.assertNotIn("FC L3", text)
+        self.assertEqual(data["detail_limit"], 5)
+        self._assertTotal(data["summary"], 6, 12500, 4300)
+        html = report._render_qweb_html(name, wizard.ids)[0]
+        self.assertIn(b"XLSX", html)
+        self.assertNotIn(b"FC L3", html)
 
     @warmup
     def test_query_count(self):
