@@ -368,9 +368,17 @@ class TestSalesProcessAccess(SalesProcessCommon):
         self.assertLessEqual(self.process | self.process_b, both.search([]))
 
     def test_views_load_for_both_groups(self):
-        """The list, form and search views load for salespeople and managers."""
+        """The list, kanban (phones), form and search views load for salespeople and managers."""
         for user in (self.salesman, self.manager):
             views = self.Process.with_user(user).get_views(
-                [(False, "list"), (False, "form"), (False, "search")]
+                [(False, "list"), (False, "kanban"), (False, "form"), (False, "search")]
             )
-            self.assertEqual(set(views["views"]), {"list", "form", "search"})
+            self.assertEqual(set(views["views"]), {"list", "kanban", "form", "search"})
+        kanban = views["views"]["kanban"]["arch"]
+        for field in ("name", "default_for", "step_count", "opportunity_count", "active"):
+            self.assertIn(f'name="{field}"', kanban)
+        self.assertIn("o_kanban_mobile", kanban)
+        action = self.env.ref("crm_sales_process.crm_sales_process_action")
+        # small screens open the action's kanban view instead of the list
+        self.assertEqual(action.view_mode, "list,kanban,form")
+        self.assertEqual(action.mobile_view_mode, "kanban")
