@@ -52,10 +52,13 @@ DETAIL_COLUMNS = [name for name in DETAIL_FIELDS if name != "user_id"]
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
-def _xml_text(value):
-    """``value`` as the text of an XML element."""
+def _xml_inline(value):
+    """``value`` as the inline string element of a spreadsheet cell."""
     text = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _XML_INVALID.sub("", text)
+    text = _XML_INVALID.sub("", text)
+    if text != text.strip():
+        return f'<is><t xml:space="preserve">{text}</t></is>'
+    return f"<is><t>{text}</t></is>"
 
 
 PDF_DETAIL_LIMIT_PARAM = "crm_sales_process.forecast_pdf_detail_limit"
@@ -525,40 +528,32 @@ class CrmSalesForecastWizard(models.TransientModel):
             column: f' s="{style}"' if style else ""
             for column, style in re.findall(r'<c r="([A-K])2"(?: s="(\d+)")?', model.group(0))
         }
-        row_tag = model.group(1).replace('r="2"', 'r="%d"')
-        text_cells = [
-            (
-                column,
-                f'<c r="{column}%d"{styles.get(column, "")} t="inlineStr"><is>'
-                '<t xml:space="preserve">%s</t></is></c>',
-            )
-            for column in "ABCDEFG"
-        ]
-        date_cell = f'<c r="H%d"{styles.get("H", "")}><v>%d</v></c>'
-        number_cells = [
-            f'<c r="{column}%d"{styles.get(column, "")}><v>%r</v></c>' for column in "IJK"
-        ]
+        row_tag = model.group(1).replace('r="2"', 'r="{}"')
+        text_styles = [styles.get(column, "") for column in "ABCDEFG"]
+        date_style, *number_styles = (styles.get(column, "") for column in "HIJK")
+        inline = {}  # text → <is> element: the same names come back on many rows
         epoch = date(1899, 12, 30).toordinal()  # day 0 of Excel's 1900 date system
         parts = []
         for number, values in enumerate(rows, start=3):
-            parts.append(row_tag % number)
-            parts.extend(
-                cell % (number, _xml_text(value))
-                for (_column, cell), value in zip(text_cells, values, strict=False)
-                if value
-            )
+            parts.append(row_tag.format(number))
+            for column, style, value in zip("ABCDEFG", text_styles, values, strict=False):
+                if value:
+                    element = inline.get(value) or inline.setdefault(value, _xml_inline(value))
+                    parts.append(f'<c r="{column}{number}"{style} t="inlineStr">{element}</c>')
             if values[7]:
-                parts.append(date_cell % (number, values[7].toordinal() - epoch))
-            parts.extend(
-                cell % (number, float(value))
-                for cell, value in zip(number_cells, values[8:], strict=True)
-            )
+                day = values[7].toordinal() - epoch
+                parts.append(f'<c r="H{number}"{date_style}><v>{day}</v></c>')
+            for column, style, value in zip("IJK", number_styles, values[8:], strict=True):
+                parts.append(f'<c r="{column}{number}"{style}><v>{float(value)!r}</v></c>')
             parts.append("</row>")
         end = model.end()
         sheet_xml = f"{sheet_xml[:end]}{''.join(parts)}{sheet_xml[end:]}"
         output = io.BytesIO()
         with zipfile.ZipFile(output, "w", zipfile.ZIP_DEFLATED) as target:
             for item in source.infolist():
-                data = sheet_xml.encode() if item.filename == sheet_path else source.read(item)
-                target.writestr(item, data)
+                if item.filename == sheet_path:
+                    # the fastest compression: the sheet may be tens of megabytes of XML
+                    target.writestr(item, sheet_xml.encode(), compresslevel=1)
+                else:
+                    target.writestr(item, source.read(item))
         return output.getvalue()
