@@ -862,7 +862,7 @@ class CrmLead(models.Model):
         if not leads:
             return self.env["mail.activity"]
         existing = leads._get_key_activities(open_only=not skip_done)
-        # mail.activity computes each activity's res_name from its record: have them in cache
+        # the activities' document name: read for all leads at once
         leads.fetch(["name"])
         today = fields.Date.context_today(self)
         res_model_id = self.env["ir.model"]._get_id(self._name)

@@ -235,13 +235,14 @@ class CrmSalesProcessStep(models.Model):
         """{field name: label} of the required fields that crm.lead still has.
 
         A criterion whose field vanished from the model (its module being uninstalled, the
-        registry not reloaded yet) is ignored rather than breaking every move.
+        registry not reloaded yet) is ignored rather than breaking every move. As superuser:
+        salespeople may not read field definitions, only their labels are returned.
         """
         self.ensure_one()
         Lead = self.env["crm.lead"]
         return {
             field.name: field.field_description
-            for field in self.required_field_ids.sudo()
+            for field in self.sudo().required_field_ids
             if field.model == "crm.lead" and field.name in Lead._fields
         }
 

@@ -31,6 +31,13 @@ registry.category("web_tour.tours").add("crm_sales_process_playbook_tour", {
             run: "click",
         },
         {
+            trigger: ".o_searchview_facet:contains('My Sales Process')",
+        },
+        {
+            content: "Only the steps of the process are columns",
+            trigger: ".o_kanban_renderer:not(:has(.o_column_title:contains('New')))",
+        },
+        {
             content: "The step's exit criteria: one of three met",
             trigger: `${column("SP Meeting")} .o_kanban_record:contains('Playbook Deal') .o_crm_sales_process_checklist_badge:contains('1/3')`,
         },
@@ -41,11 +48,11 @@ registry.category("web_tour.tours").add("crm_sales_process_playbook_tour", {
         {
             content: "Drag the card to the next step",
             trigger: `${column("SP Meeting")} .o_kanban_record:contains('Playbook Deal')`,
-            run: `drag_and_drop ${column("SP Offer")}`,
+            run: `drag_and_drop (.o_opportunity_kanban ${column("SP Offer")})`,
         },
         {
             content: "The move is refused, naming the missing fields",
-            trigger: ".modal:contains('Playbook Deal'):contains('Expected Revenue'):contains('Customer')",
+            trigger: ".modal:contains('Playbook Deal'):contains('Expected Revenue'):contains('Contact')",
         },
         {
             trigger: ".modal .modal-footer .btn-primary",
