@@ -81,7 +81,11 @@ class StepPlaybookCommon(SalesProcessLeadCommon):
             {
                 "key_activity_ids": [
                     Command.create(
-                        {"activity_type_id": todo.id, "summary": f"Offer {index}", "sequence": index}
+                        {
+                            "activity_type_id": todo.id,
+                            "summary": f"Offer {index}",
+                            "sequence": index,
+                        }
                     )
                     for index in (1, 2)
                 ]
@@ -437,9 +441,7 @@ class TestExitCriteria(StepPlaybookCommon):
             self.assertIn(message, str(error.exception))
             # what the database holds, not the cache of the refused write
             self.env.invalidate_all(flush=False)
-            self.assertEqual(
-                (step.key_activity_ids.mapped("delay_days"), step.stall_days), before
-            )
+            self.assertEqual((step.key_activity_ids.mapped("delay_days"), step.stall_days), before)
 
 
 @tagged("post_install", "-at_install")
@@ -525,9 +527,7 @@ class TestStalled(StepPlaybookCommon):
         Lead = self.env["crm.lead"]
         ids = (fresh | old | meeting | stock).ids
         self.assertEqual(Lead.search([("id", "in", ids), ("is_stalled", "=", True)]), old | stock)
-        self.assertEqual(
-            Lead.search([("id", "in", ids), ("is_rotting", "=", True)]), old | stock
-        )
+        self.assertEqual(Lead.search([("id", "in", ids), ("is_rotting", "=", True)]), old | stock)
         self.assertEqual(
             Lead.search([("id", "in", ids), ("is_stalled", "=", False)]), fresh | meeting
         )
@@ -594,9 +594,11 @@ class TestStalled(StepPlaybookCommon):
         with zipfile.ZipFile(io.BytesIO(base64.b64decode(wizard.xlsx_file))) as archive:
             strings = archive.read("xl/sharedStrings.xml").decode()
         self.assertIn("Stalled Weighted Revenue", strings)
-        html = self.env["ir.actions.report"]._render_qweb_html(
-            "crm_sales_process.crm_sales_forecast_report_action", wizard.ids
-        )[0].decode()
+        html = (
+            self.env["ir.actions.report"]
+            ._render_qweb_html("crm_sales_process.crm_sales_forecast_report_action", wizard.ids)[0]
+            .decode()
+        )
         self.assertIn("Stalled Weighted", html)
 
 
@@ -608,10 +610,16 @@ class TestStepPlaybookDemo(StepPlaybookCommon):
         steps = seven._get_ordered_steps()
         self.assertTrue(all(steps.mapped("guidance")))
         summaries = steps.key_activity_ids.mapped("summary")
-        for text in ("Research and segmentation", "BANT / CHAMP / MEDDIC qualification",
-                     "Live demonstration or pilot", "Proposal and ROI analysis",
-                     "Contract signing", "Implementation and onboarding plan",
-                     "NPS follow-up and feedback", "Value proposition"):
+        for text in (
+            "Research and segmentation",
+            "BANT / CHAMP / MEDDIC qualification",
+            "Live demonstration or pilot",
+            "Proposal and ROI analysis",
+            "Contract signing",
+            "Implementation and onboarding plan",
+            "NPS follow-up and feedback",
+            "Value proposition",
+        ):
             self.assertIn(text, summaries)
         negotiation = self.env.ref("crm_sales_process.crm_sales_process_seven_step_analysis_demo")
         self.assertIn("expected_revenue", negotiation._get_required_fields())
