@@ -146,7 +146,10 @@ class CrmLead(models.Model):
     def _compute_sales_process_percentage(self):
         for lead in self:
             step = lead.sales_process_step_id
-            lead.sales_process_percentage = step and f"{format_percentage(step.probability)} %"
+            # False, not the empty step: a Char field would store its repr
+            lead.sales_process_percentage = (
+                f"{format_percentage(step.probability)} %" if step else False
+            )
 
     @api.depends_context("uid", "company")
     @api.depends("sales_process_id")
