@@ -252,7 +252,7 @@ class TestKeyActivities(StepPlaybookCommon):
         with contextlib.contextmanager(self._patchExecute)([], flush=False) as queries:
             leads.write({"stage_id": stage.id})
             self.env.flush_all()
-        return Counter(" ".join(query.split())[:40] for query in queries)
+        return Counter(" ".join(query.split()[:3]) for query in queries)
 
     def test_bulk_move_query_count(self):
         """10,000 opportunities moved into Offer in one write: ONE create for their 30,000
@@ -279,10 +279,10 @@ class TestKeyActivities(StepPlaybookCommon):
         self.assertEqual(
             {kind: count for kind, count in growth.items() if count},
             {
-                'INSERT INTO "mail_activity" ("active", ': 270,
-                'INSERT INTO "mail_followers" ("partner_i': 90,
-                'UPDATE "crm_lead" SET "automated_probabi': 90,
-                'SELECT "crm_lead"."id", "crm_lead"."camp': 9,
+                'INSERT INTO "mail_activity"': 270,
+                'INSERT INTO "mail_followers"': 90,
+                'UPDATE "crm_lead" SET': 90,
+                'SELECT "crm_lead"."id", "crm_lead"."campaign_id",': 9,
             },
         )
         self.assertEqual(len(self._key_activities(large, self.step_offer)), 30_000)
