@@ -208,6 +208,34 @@ class TestKeyActivities(StepPlaybookCommon):
         self.assertEqual(other.sales_process_step_id, self.step_lead_in)
         self.assertEqual(len(self._key_activities(other)), 2)
 
+    def test_import_schedules(self):
+        """Anna imports an opportunity (create), then its new step (update): both entries."""
+        Lead = self.env["crm.lead"].with_user(self.user_anna)
+        result = Lead.load(["name", "type"], [["Imported Deal", "opportunity"]])
+        self.assertFalse(result["messages"])
+        lead = Lead.browse(result["ids"])
+        self.assertEqual(lead.sales_process_id, self.process_user)
+        self.assertEqual(len(self._key_activities(lead)), 2)
+        result = Lead.load([".id", "stage_id/.id"], [[lead.id, self.stage_meeting.id]])
+        self.assertFalse(result["messages"])
+        self.assertEqual(lead.stage_id, self.stage_meeting)
+        self.assertEqual(len(self._key_activities(lead, self.step_meeting)), 1)
+
+    def test_step_form(self):
+        """A manager configures a step's playbook in its form."""
+        with Form(
+            self.step_signed, view="crm_sales_process.crm_sales_process_step_view_form"
+        ) as form:
+            form.stall_days = 4
+            form.guidance = "<p>Thank the customer.</p>"
+            with form.key_activity_ids.new() as line:
+                line.summary = "Welcome call"
+                line.delay_days = 1
+                line.responsible = "user"
+                line.user_id = self.user_bert
+        self.assertEqual(self.step_signed.key_activity_ids.summary, "Welcome call")
+        self.assertEqual(self.step_signed.stall_days, 4)
+
     def test_lost_restore_and_won(self):
         """Lost and restored opportunities keep their step: no new entry. Won enters the won
         step (no key activities there)."""
