@@ -190,8 +190,10 @@ class CrmLead(models.Model):
                 (template, activities.get((lead._origin.id, template.id)))
                 for template in step.key_activity_ids
             ]
+            # as superuser: only whether the field is filled in shows, whoever may read it
             criteria = [
-                (label, bool(lead[name])) for name, label in step._get_required_fields().items()
+                (label, bool(lead.sudo()[name]))
+                for name, label in step._get_required_fields().items()
             ]
             if step.require_activities_done:
                 criteria += [
@@ -794,7 +796,7 @@ class CrmLead(models.Model):
         Zero amounts count as not filled in, like an empty text.
         """
         if name not in vals:
-            return bool(self[name])
+            return bool(self.sudo()[name])
         field = self._fields[name]
         try:
             return bool(field.convert_to_cache(vals[name], self, validate=False))
