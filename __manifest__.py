@@ -18,6 +18,8 @@
         "security/ir.model.access.csv",
         "security/crm_sales_process_security.xml",
         "security/crm_sales_forecast_wizard_security.xml",
+        "data/mail_activity_type_data.xml",
+        "data/ir_cron_data.xml",
         "views/crm_sales_process_step_views.xml",
         "views/crm_sales_process_views.xml",
         "views/crm_lead_views.xml",
@@ -31,6 +33,7 @@
     ],
     "demo": [
         "demo/crm_sales_process_demo.xml",
+        "demo/crm_sales_process_step_activity_demo.xml",
     ],
     "assets": {
         "web.assets_tests": [

@@ -369,6 +369,8 @@ def run_benchmarks(stock, proc, runs, create_runs, with_xlsx, only=None):
         bench_create(results, stock, proc, stock_admin, proc_admin, create_runs)
     if only is None or "kanban" in only:
         bench_kanban(results, proc, stock_admin, proc_admin, runs)
+    if only is None or "move" in only:
+        bench_move(results, stock, proc, stock_admin, proc_admin, runs)
     if only is None or "forecast" in only:
         bench_forecast(results, proc, stock_admin, proc_admin, runs)
     if only is None or "in_use" in only:
@@ -421,6 +423,43 @@ def bench_kanban(results, proc, stock_admin, proc_admin, runs):
             runs,
         ),
     ]
+
+
+def bench_move(results, stock, proc, stock_admin, proc_admin, runs):
+    """Up to 10,000 opportunities moved in one write from "new" to "qualified": stock's plain
+    move against a move into a step with 3 key activities (scheduled in one create)."""
+    log("bulk move into a step with 3 key activities")
+    process = proc["crm.sales.process"].search([("name", "=", PROCESSES[0][0])])
+    step = process.step_ids.filtered(lambda step: step.stage_id == get_stages(proc)["qualified"])
+    todo = proc.ref("mail.mail_activity_data_todo")
+    step.key_activity_ids = [
+        Command.create({"activity_type_id": todo.id, "summary": f"Bench {index}"})
+        for index in range(3)
+    ]
+    proc.cr.commit()
+    # the same number of opportunities on both sides: those of the process on "new" (capped
+    # at 10,000), and as many of stock's on "new"
+    moves, count = [], 10_000
+    for env, domain in (
+        (proc_admin, [("sales_process_id", "=", process.id)]),
+        (stock_admin, []),
+    ):
+        stages = get_stages(env)
+        leads = env["crm.lead"].search(
+            domain + [("type", "=", "opportunity"), ("stage_id", "=", stages["new"].id)],
+            limit=count,
+        )
+        count = len(leads)
+        target = stages["qualified"].id
+        moves.insert(0, (env, lambda leads=leads, target=target: leads.write({"stage_id": target})))
+    results["move"] = alternate(
+        [(env, func, {"rollback": True, "memory": False}) for env, func in moves],
+        max(runs // 3, 1),
+        warmup=False,
+    )
+    results["move"][0].note = f"{count:,} opportunities moved on both sides"
+    step.key_activity_ids.unlink()
+    proc.cr.commit()
 
 
 def bench_forecast(results, proc, stock_admin, proc_admin, runs):
@@ -502,6 +541,7 @@ LABELS = {
     "create": "bulk create 10,000 opportunities",
     "kanban": "pipeline kanban web_read_group",
     "kanban_process": "pipeline kanban, one process filter",
+    "move": "bulk move 10,000 opps (+3 key activities)",
     "forecast": "forecast figures (3 groupings + total)",
     "forecast_pdf": "forecast PDF data (summary, no details)",
     "forecast_xlsx": "forecast XLSX, every open opportunity",
@@ -587,7 +627,7 @@ def main():
     parser.add_argument(
         "--only",
         default=os.environ.get("BENCH_ONLY", ""),
-        help="comma-separated subset of: create, kanban, forecast, in_use, exports",
+        help="comma-separated subset of: create, kanban, move, forecast, in_use, exports",
     )
     args = parser.parse_args()
     config.parse_config(

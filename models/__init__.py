@@ -1,3 +1,5 @@
 from . import crm_sales_process
 from . import crm_sales_process_step
+from . import crm_sales_process_step_activity
+from . import mail_activity
 from . import crm_lead

@@ -61,6 +61,11 @@ class CrmSalesProcess(models.Model):
     # Steps
     step_ids = fields.One2many("crm.sales.process.step", "process_id", string="Steps", copy=True)
     step_count = fields.Integer(string="Steps Count", compute="_compute_step_count", store=True)
+    enforce_step_order = fields.Boolean(
+        string="One Step at a Time",
+        help="Opportunities move forward one step at a time (marking won included); going "
+        "back and marking lost stay free.",
+    )
     # Use
     opportunity_ids = fields.One2many("crm.lead", "sales_process_id", string="Opportunities")
     opportunity_count = fields.Integer(

@@ -49,6 +49,48 @@ class CrmSalesProcessStep(models.Model):
         "Opportunities on this step get it as their probability.",
     )
     write_user_initials = fields.Char(string="By", compute="_compute_write_user_initials")
+    # Playbook: what to do on the step, what is scheduled on entry, what must be done to leave
+    guidance = fields.Html(
+        translate=True,
+        help="What the salesperson does in this step and what “done” means. Shown on the "
+        "opportunity under its step path.",
+    )
+    key_activity_ids = fields.One2many(
+        "crm.sales.process.step.activity",
+        "step_id",
+        string="Key Activities",
+        copy=True,
+        help="Scheduled on every opportunity entering the step.",
+    )
+    # ir.model.fields rows are deleted when the module defining a field is uninstalled; the
+    # relation table's foreign key (ON DELETE CASCADE) then drops the field from the criteria.
+    required_field_ids = fields.Many2many(
+        "ir.model.fields",
+        "crm_sales_process_step_required_field_rel",
+        "step_id",
+        "field_id",
+        string="Required Fields",
+        domain="[('model', '=', 'crm.lead'), ('store', '=', True), "
+        "('ttype', 'not in', ('binary', 'json', 'properties'))]",
+        help="Fields an opportunity must have filled in before it moves forward from this "
+        "step (to a later step or won).",
+    )
+    require_activities_done = fields.Boolean(
+        string="Key Activities Done to Leave",
+        help="An opportunity moves forward from this step only once the key activities "
+        "scheduled here are done.",
+    )
+    stall_days = fields.Integer(
+        string="Stalled After (days)",
+        default=0,
+        help="An open opportunity on this step for longer than this many days is stalled: "
+        "highlighted in the pipeline and reminded to its salesperson. 0 = never.",
+    )
+    exit_criteria_count = fields.Integer(
+        string="Exit Criteria",
+        compute="_compute_exit_criteria_count",
+        help="Required fields, plus the key activities when they must be done to leave.",
+    )
 
     _stage_uniq = models.Constraint(
         "unique(process_id, stage_id)",
@@ -62,6 +104,13 @@ class CrmSalesProcessStep(models.Model):
             numbers = {step: index for index, step in enumerate(ordered, start=1)}
             for step in steps:
                 step.number = numbers.get(step, 0)
+
+    @api.depends("required_field_ids", "require_activities_done", "key_activity_ids")
+    def _compute_exit_criteria_count(self):
+        for step in self:
+            step.exit_criteria_count = len(step._get_required_fields()) + (
+                len(step.key_activity_ids) if step.require_activities_done else 0
+            )
 
     @api.depends("write_uid.name")
     def _compute_write_user_initials(self):
@@ -105,6 +154,20 @@ class CrmSalesProcessStep(models.Model):
                         teams=", ".join(teams.mapped("display_name")),
                         process=step.process_id.name,
                         company=step.company_id.name,
+                    )
+                )
+
+    @api.constrains("stall_days")
+    def _check_stall_days(self):
+        for step in self:
+            if step.stall_days < 0:
+                raise ValidationError(
+                    self.env._(
+                        "Step “%(step)s” in “%(process)s”: an opportunity is stalled after 0 "
+                        "or more days (0 = never), not %(days)s.",
+                        step=step.name,
+                        process=step.process_id.name,
+                        days=step.stall_days,
                     )
                 )
 
@@ -193,6 +256,21 @@ class CrmSalesProcessStep(models.Model):
             "Every step of sales process “%(process)s” needs a stage: choose one for each step.",
             process=process.exists().name or self.env._("New"),
         )
+
+    def _get_required_fields(self):
+        """{field name: label} of the required fields that crm.lead still has.
+
+        A criterion whose field vanished from the model (its module being uninstalled, the
+        registry not reloaded yet) is ignored rather than breaking every move. As superuser:
+        salespeople may not read field definitions, only their labels are returned.
+        """
+        self.ensure_one()
+        Lead = self.env["crm.lead"]
+        return {
+            field.name: field.field_description
+            for field in self.sudo().required_field_ids
+            if field.model == "crm.lead" and field.name in Lead._fields
+        }
 
     def _get_probability_label(self, lang=None):
         """The percentage as reports show it: "25 %", "12.50 %" (in the user's number format)."""

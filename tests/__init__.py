@@ -7,3 +7,4 @@ from . import test_crm_lead_process
 from . import test_forecast
 from . import test_forecast_ui
 from . import test_multi_company
+from . import test_step_playbook

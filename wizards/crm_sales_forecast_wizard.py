@@ -236,7 +236,31 @@ class CrmSalesForecastWizard(models.TransientModel):
                 sum(line["prorated_revenue"] for line in user_lines)
             ),
         }
+        self._add_stalled_figures(summary, domain)
         return summary
+
+    def _add_stalled_figures(self, summary, domain):
+        """Add ``stalled_count`` and ``stalled_prorated_revenue`` to every summary line: the
+        stalled opportunities among the line's: the stalled ones are searched once, then
+        three more aggregations."""
+        Lead = self.env["crm.lead"]
+        stalled_domain = domain & Domain("id", "in", Lead._search([("is_stalled", "=", True)]))
+        for groupby in SUMMARY_GROUPBYS:
+            stalled = {
+                record.id: (count, prorated or 0.0)
+                for record, count, prorated in Lead._read_group(
+                    stalled_domain, [groupby], ["__count", "prorated_revenue:sum"]
+                )
+            }
+            for line in summary[groupby]:
+                count, prorated = stalled.get(line["record"].id, (0, 0.0))
+                line["stalled_count"] = count
+                line["stalled_prorated_revenue"] = prorated
+        user_lines = summary["user_id"]
+        summary["total"]["stalled_count"] = sum(line["stalled_count"] for line in user_lines)
+        summary["total"]["stalled_prorated_revenue"] = self.currency_id.round(
+            sum(line["stalled_prorated_revenue"] for line in user_lines)
+        )
 
     def _prepare_summary_line(self, record, count, expected, prorated, groupby):
         # Group labels are read as superuser: the group exists because the user may read its
@@ -400,6 +424,8 @@ class CrmSalesForecastWizard(models.TransientModel):
         sheet.set_column(0, 0, 34)
         sheet.set_column(1, 1, 14)
         sheet.set_column(2, 3, 20)
+        sheet.set_column(4, 4, 10)
+        sheet.set_column(5, 5, 24)
         currency = self.currency_id.name
         sheet.write(0, 0, self.env._("Sales Forecast"), styles["title"])
         row = 2
@@ -411,6 +437,8 @@ class CrmSalesForecastWizard(models.TransientModel):
             self.env._("Opportunities"),
             self.env._("Expected Revenue (%s)", currency),
             self.env._("Weighted Revenue (%s)", currency),
+            self.env._("Stalled"),
+            self.env._("Stalled Weighted Revenue (%s)", currency),
         ]
         for groupby, title, column in self._get_summary_sections():
             row += 1
@@ -435,6 +463,8 @@ class CrmSalesForecastWizard(models.TransientModel):
         sheet.write_number(row, 1, line["count"], text_style)
         sheet.write_number(row, 2, line["expected_revenue"], money_style)
         sheet.write_number(row, 3, line["prorated_revenue"], money_style)
+        sheet.write_number(row, 4, line.get("stalled_count", 0), text_style)
+        sheet.write_number(row, 5, line.get("stalled_prorated_revenue", 0.0), money_style)
 
     def _write_xlsx_details(self, workbook, styles, summary):
         sheet = workbook.add_worksheet(self.env._("Opportunities"))

@@ -1,0 +1,110 @@
+# Copyright 2026 crm_sales_process authors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from datetime import timedelta
+
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
+
+
+class CrmSalesProcessStepActivity(models.Model):
+    """A key activity of a step: scheduled on every opportunity entering the step."""
+
+    _name = "crm.sales.process.step.activity"
+    _description = "Sales Process Step Key Activity"
+    _order = "step_id, sequence, id"
+    _check_company_auto = True
+
+    step_id = fields.Many2one(
+        "crm.sales.process.step",
+        required=True,
+        index=True,
+        ondelete="cascade",
+    )
+    company_id = fields.Many2one(related="step_id.company_id", store=True, index=True)
+    sequence = fields.Integer(default=10)
+    activity_type_id = fields.Many2one(
+        "mail.activity.type",
+        required=True,
+        ondelete="restrict",
+        domain="[('res_model', 'in', [False, 'crm.lead'])]",
+        default=lambda self: self.env.ref("mail.mail_activity_data_todo", raise_if_not_found=False),
+    )
+    summary = fields.Char(required=True, translate=True)
+    note = fields.Html(translate=True)
+    delay_days = fields.Integer(
+        string="Deadline (days)",
+        default=0,
+        help="Days after the opportunity entered the step: 0 = the same day.",
+    )
+    responsible = fields.Selection(
+        [
+            ("salesperson", "Salesperson"),
+            ("team_leader", "Team Leader"),
+            ("user", "Given User"),
+        ],
+        required=True,
+        default="salesperson",
+        help="Who gets the activity. Without a salesperson the team leader gets it, without "
+        "a team leader the user who moved the opportunity.",
+    )
+    user_id = fields.Many2one(
+        "res.users",
+        domain="[('share', '=', False)]",
+        ondelete="restrict",
+    )
+
+    @api.constrains("delay_days", "responsible", "user_id")
+    def _check_activity(self):
+        for activity in self:
+            if activity.delay_days < 0:
+                raise ValidationError(
+                    self.env._(
+                        "Key activity “%(activity)s” of step “%(step)s”: the deadline is a "
+                        "number of days after the opportunity entered the step, 0 or more, "
+                        "not %(days)s.",
+                        activity=activity.summary,
+                        step=activity.step_id.name,
+                        days=activity.delay_days,
+                    )
+                )
+            if activity.responsible == "user" and not activity.user_id:
+                raise ValidationError(
+                    self.env._(
+                        "Key activity “%(activity)s” of step “%(step)s” goes to a given user: "
+                        "choose the user.",
+                        activity=activity.summary,
+                        step=activity.step_id.name,
+                    )
+                )
+
+    def _get_responsible_user(self, lead):
+        """The user the activity is for on ``lead``: its salesperson, its team leader or the
+        configured user, each falling back to the other and finally to the current user
+        (nobody when that is the superuser: installs and scheduled actions)."""
+        self.ensure_one()
+        if self.responsible == "user":
+            return self.user_id
+        salesperson, leader = lead.user_id, lead.team_id.user_id
+        current = self.env.user if not self.env.user._is_superuser() else self.env["res.users"]
+        if self.responsible == "team_leader":
+            return leader or salesperson or current
+        return salesperson or leader or current
+
+    def _prepare_mail_activity_vals(self, lead, date_entered, res_model_id):
+        """Values of the ``mail.activity`` of this key activity on ``lead``."""
+        self.ensure_one()
+        user = self._get_responsible_user(lead)
+        return {
+            "res_model_id": res_model_id,
+            "res_id": lead.id,
+            "activity_type_id": self.activity_type_id.id,
+            "summary": self.summary,
+            "note": self.note,
+            "date_deadline": date_entered + timedelta(days=self.delay_days),
+            "user_id": user.id,
+            "sales_process_step_activity_id": self.id,
+            # stored computes of mail.activity, given here so that a batch of thousands is
+            # inserted in one go instead of being updated again after the insert
+            "res_name": lead.display_name,
+            "user_tz": user.tz,
+        }

@@ -1,0 +1,17 @@
+# Copyright 2026 crm_sales_process authors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import fields, models
+
+
+class MailActivity(models.Model):
+    _inherit = "mail.activity"
+
+    # Which key activity of a sales process step scheduled it: exit criteria and the
+    # opportunity's checklist look for the open ones.
+    sales_process_step_activity_id = fields.Many2one(
+        "crm.sales.process.step.activity",
+        string="Key Activity",
+        index="btree_not_null",
+        ondelete="set null",
+        readonly=True,
+    )
