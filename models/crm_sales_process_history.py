@@ -45,7 +45,6 @@ class CrmSalesProcessHistory(models.Model):
     )
     step_id = fields.Many2one(
         "crm.sales.process.step",
-        string="Step",
         required=True,
         index=True,
         ondelete="cascade",
@@ -79,7 +78,7 @@ class CrmSalesProcessHistory(models.Model):
     # The opportunity as it was when it entered the step
     user_id = fields.Many2one("res.users", string="Salesperson", index=True, readonly=True)
     team_id = fields.Many2one("crm.team", string="Sales Team", index=True, readonly=True)
-    department_id = fields.Many2one("hr.department", string="Department", readonly=True)
+    department_id = fields.Many2one("hr.department", readonly=True)
     expected_revenue = fields.Monetary(
         currency_field="company_currency", readonly=True, aggregator="sum"
     )

@@ -55,7 +55,7 @@ class CrmSalesProcessCalibrationWizardLine(models.TransientModel):
     wizard_id = fields.Many2one(
         "crm.sales.process.calibration.wizard", required=True, ondelete="cascade"
     )
-    step_id = fields.Many2one("crm.sales.process.step", string="Step", readonly=True)
+    step_id = fields.Many2one("crm.sales.process.step", readonly=True)
     current_probability = fields.Float(string="Current %", digits=(5, 2), readonly=True)
     new_probability = fields.Float(string="New %", digits=(5, 2), readonly=True)
     observed_sample = fields.Integer(string="Closed Opportunities", readonly=True)
