@@ -584,9 +584,7 @@ class CrmLead(models.Model):
                                WHEN (new_step.sequence, new_step.id)
                                     > (old_step.sequence, old_step.id) THEN 'forward'
                                ELSE 'backward'
-                           END,
-                           write_uid = %(uid)s,
-                           write_date = %(now)s
+                           END
                       FROM crm_lead lead
                  LEFT JOIN crm_sales_process_step new_step
                         ON new_step.id = lead.sales_process_step_id
@@ -603,8 +601,7 @@ class CrmLead(models.Model):
                 INSERT INTO crm_sales_process_history
                        (lead_id, process_id, step_id, user_id, team_id,
                         department_id, expected_revenue, probability, date_in, date_out,
-                        duration_days, exit_reason,
-                        create_uid, create_date, write_uid, write_date)
+                        duration_days, exit_reason)
                 SELECT lead.id, lead.sales_process_id, lead.sales_process_step_id,
                        lead.user_id, lead.team_id, lead.department_id, lead.expected_revenue,
                        lead.probability, %(now)s,
@@ -612,8 +609,7 @@ class CrmLead(models.Model):
                        0.0,
                        CASE WHEN lead.active THEN NULL
                             WHEN %(lost)s OR lead.probability = 0 THEN 'lost'
-                            ELSE 'archived' END,
-                       %(uid)s, %(now)s, %(uid)s, %(now)s
+                            ELSE 'archived' END
                   FROM crm_lead lead
                  WHERE lead.id = ANY(%(ids)s)
                    AND lead.sales_process_step_id IS NOT NULL
@@ -627,7 +623,6 @@ class CrmLead(models.Model):
                 """,
                 now=now,
                 lost=lost,
-                uid=self.env.uid,
                 ids=list(self.ids),
             )
         )
