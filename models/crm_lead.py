@@ -131,8 +131,9 @@ class CrmLead(models.Model):
 
     @api.depends("sales_process_step_id.probability")
     def _compute_sales_process_percentage(self):
-        for step, leads in self.grouped("sales_process_step_id").items():
-            leads.sales_process_percentage = step and f"{format_percentage(step.probability)} %"
+        for lead in self:
+            step = lead.sales_process_step_id
+            lead.sales_process_percentage = step and f"{format_percentage(step.probability)} %"
 
     @api.depends_context("uid", "company")
     @api.depends("sales_process_id")
@@ -167,10 +168,11 @@ class CrmLead(models.Model):
             return super()._compute_probabilities()
         if self - process_leads:
             super(CrmLead, self - process_leads)._compute_probabilities()
-        # per step, not per lead: bulk moves compute thousands at once
-        for step, leads in process_leads.grouped("sales_process_step_id").items():
-            leads.automated_probability = step.probability
-            leads.filtered("active").probability = step.probability
+        for lead in process_leads:
+            probability = lead.sales_process_step_id.probability
+            lead.automated_probability = probability
+            if lead.active:
+                lead.probability = probability
 
     def _compute_stage_id(self):
         """A lead following a process stays on a step of it; the others as in stock Odoo."""
