@@ -4,7 +4,7 @@
     "name": "CRM Sales Processes",
     "summary": "Structured sales processes: ordered steps with fixed probabilities, "
     "default processes per salesperson, team or department, pipeline forecast",
-    "version": "19.0.1.0.1",
+    "version": "19.0.1.1.0",
     "category": "Sales/CRM",
     "website": "https://github.com/crm-sales-process/crm_sales_process",
     "author": "crm_sales_process authors",
@@ -20,6 +20,7 @@
         "security/crm_sales_forecast_wizard_security.xml",
         "data/mail_activity_type_data.xml",
         "data/ir_cron_data.xml",
+        "views/crm_sales_process_history_views.xml",
         "views/crm_sales_process_step_views.xml",
         "views/crm_sales_process_views.xml",
         "views/crm_lead_views.xml",
@@ -28,6 +29,7 @@
         "report/crm_sales_forecast_reports.xml",
         "report/crm_sales_forecast_templates.xml",
         "wizards/crm_sales_forecast_wizard_views.xml",
+        "wizards/crm_sales_process_calibration_wizard_views.xml",
         "views/crm_lead_forecast_views.xml",
         "views/crm_sales_process_menus.xml",
     ],
@@ -35,6 +37,7 @@
         "demo/crm_sales_process_demo.xml",
         "demo/crm_sales_process_step_activity_demo.xml",
     ],
+    "post_init_hook": "post_init_hook",
     "assets": {
         "web.assets_tests": [
             "crm_sales_process/static/tests/tours/*.js",

@@ -8,3 +8,5 @@ from . import test_forecast
 from . import test_forecast_ui
 from . import test_multi_company
 from . import test_step_playbook
+from . import test_sales_process_history
+from . import test_sales_process_kpis
