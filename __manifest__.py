@@ -21,18 +21,25 @@
         "views/crm_sales_process_step_views.xml",
         "views/crm_sales_process_views.xml",
         "views/crm_lead_views.xml",
+        "views/crm_sales_process_analysis_views.xml",
         "views/crm_sales_process_menus.xml",
         "reports/crm_sales_process_reports.xml",
         "reports/crm_sales_process_templates.xml",
         "reports/crm_sales_forecast_reports.xml",
         "reports/crm_sales_forecast_templates.xml",
+        "reports/crm_sales_process_analysis_reports.xml",
+        "reports/crm_sales_process_analysis_templates.xml",
         "wizards/crm_sales_forecast_wizard_views.xml",
         "views/crm_lead_forecast_views.xml",
     ],
     "demo": [
         "demo/crm_sales_process_demo.xml",
+        "demo/crm_sales_process_history_demo.xml",
     ],
     "assets": {
+        "web.assets_backend": [
+            "crm_sales_process/static/src/sales_process_analysis/*",
+        ],
         "web.assets_tests": [
             "crm_sales_process/static/tests/tours/*.js",
         ],

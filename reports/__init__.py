@@ -1,1 +1,2 @@
 from . import crm_sales_forecast_report
+from . import crm_sales_process_analysis_report

@@ -6,3 +6,5 @@ from . import test_sales_process_ui
 from . import test_crm_lead_process
 from . import test_forecast
 from . import test_forecast_ui
+from . import test_sales_process_analysis
+from . import test_sales_process_analysis_ui
