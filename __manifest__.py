@@ -4,7 +4,7 @@
     "name": "CRM Sales Processes",
     "summary": "Structured sales processes: ordered steps with fixed probabilities, "
     "default processes per salesperson, team or department, pipeline forecast",
-    "version": "19.0.1.0.0",
+    "version": "19.0.1.1.0",
     "category": "Sales/CRM",
     "website": "https://github.com/crm-sales-process/crm_sales_process",
     "author": "crm_sales_process authors",
@@ -18,6 +18,7 @@
         "security/ir.model.access.csv",
         "security/crm_sales_process_security.xml",
         "security/crm_sales_forecast_wizard_security.xml",
+        "views/crm_sales_process_history_views.xml",
         "views/crm_sales_process_step_views.xml",
         "views/crm_sales_process_views.xml",
         "views/crm_lead_views.xml",
@@ -30,12 +31,14 @@
         "reports/crm_sales_process_analysis_reports.xml",
         "reports/crm_sales_process_analysis_templates.xml",
         "wizards/crm_sales_forecast_wizard_views.xml",
+        "wizards/crm_sales_process_calibration_wizard_views.xml",
         "views/crm_lead_forecast_views.xml",
     ],
     "demo": [
         "demo/crm_sales_process_demo.xml",
         "demo/crm_sales_process_history_demo.xml",
     ],
+    "post_init_hook": "post_init_hook",
     "assets": {
         "web.assets_backend": [
             "crm_sales_process/static/src/sales_process_analysis/*",

@@ -1,4 +1,5 @@
 from . import crm_sales_process
 from . import crm_sales_process_step
+from . import crm_sales_process_history
 from . import crm_lead
 from . import crm_sales_process_analysis

@@ -15,6 +15,21 @@ from odoo.tools import SQL, float_compare
 PROBABILITY_SYNC_FIELDS = {"probability", "automated_probability", "active"}
 # Fields whose change can put a lead in a stage that is not a step of its process.
 STAGE_CHECK_FIELDS = {"stage_id", "sales_process_id", "sales_process_step_id"}
+# Fields whose change can open or close a stay in the step history.
+HISTORY_FIELDS = {"stage_id", "sales_process_id", "active"}
+# Lead columns the step history reads when it opens or closes stays.
+HISTORY_LEAD_COLUMNS = [
+    "active",
+    "company_id",
+    "department_id",
+    "expected_revenue",
+    "probability",
+    "sales_process_id",
+    "sales_process_step_id",
+    "stage_id",
+    "team_id",
+    "user_id",
+]
 
 
 def format_percentage(value):
@@ -70,6 +85,12 @@ class CrmLead(models.Model):
         store=True,
         index="btree_not_null",
         help="Department of the salesperson, for the forecast.",
+    )
+    sales_process_history_ids = fields.One2many(
+        "crm.sales.process.history",
+        "lead_id",
+        string="Step History",
+        readonly=True,
     )
 
     # ------------------------------------------------------------
@@ -272,6 +293,7 @@ class CrmLead(models.Model):
                 if lead.sales_process_id and "probability" in vals:
                     lead._check_sales_process_probability(vals["probability"])
             process_leads._sync_sales_process_probability()
+            process_leads._sales_process_history_update()
         return leads
 
     def write(self, vals):
@@ -291,6 +313,8 @@ class CrmLead(models.Model):
             self._check_sales_process_stage()
         if PROBABILITY_SYNC_FIELDS & vals.keys():
             self._sync_sales_process_probability()
+        if HISTORY_FIELDS & vals.keys():
+            self._get_sales_process_history_leads(vals)._sales_process_history_update()
         return result
 
     def _write_sales_process_change(self, vals, process, moving):
@@ -353,6 +377,12 @@ class CrmLead(models.Model):
         for stage, leads in by_stage.items():
             leads.write({"stage_id": stage.id, "probability": 100})
         return True
+
+    def action_set_lost(self, **additional_values):
+        """Stays left by losing end as "lost" (archiving alone would say "archived")."""
+        return super(
+            CrmLead, self.with_context(crm_sales_process_history_lost=True)
+        ).action_set_lost(**additional_values)
 
     def action_set_automated_probability(self):
         """For a lead following a process the "automated" probability is its step's."""
@@ -497,6 +527,102 @@ class CrmLead(models.Model):
             leads.write(
                 {"probability": step.probability, "automated_probability": step.probability}
             )
+
+    def _get_sales_process_history_leads(self, vals):
+        """Leads whose stays a write of ``vals`` may open or close: those on a process, and
+        all of them when the write takes their process away."""
+        if "sales_process_id" in vals and not vals["sales_process_id"]:
+            return self
+        return self.filtered("sales_process_id")
+
+    def _sales_process_history_update(self):
+        """Close the stays these leads have left and open those they entered, in SQL.
+
+        Two queries whatever the number of leads: a stay closes when its lead is on another
+        step or process, or archived; a stay opens for an active lead on a step without an
+        open stay. A lead created archived (e.g. imported lost) gets a closed stay at once.
+        """
+        if not self:
+            return
+        self.env["crm.sales.process.step"].flush_model(["process_id", "sequence", "stage_id"])
+        self.env["crm.stage"].flush_model(["is_won"])
+        self.flush_recordset(HISTORY_LEAD_COLUMNS)
+        self.env["crm.sales.process.history"].flush_model()
+        now = self.env.cr.now()
+        lost = bool(self.env.context.get("crm_sales_process_history_lost"))
+        self.env.cr.execute(
+            SQL(
+                """
+                UPDATE crm_sales_process_history stay
+                   SET date_out = %(now)s,
+                       duration_days = EXTRACT(EPOCH FROM %(now)s - stay.date_in) / 86400.0,
+                       exit_reason = CASE
+                           WHEN NOT lead.active THEN
+                               CASE WHEN %(lost)s OR lead.probability = 0 THEN 'lost'
+                                    ELSE 'archived' END
+                           WHEN lead.sales_process_id IS DISTINCT FROM stay.process_id
+                               THEN 'process_change'
+                           WHEN new_stage.is_won THEN 'won'
+                           WHEN (new_step.sequence, new_step.id) > (old_step.sequence, old_step.id)
+                               THEN 'forward'
+                           ELSE 'backward'
+                       END,
+                       write_uid = %(uid)s,
+                       write_date = %(now)s
+                  FROM crm_lead lead
+             LEFT JOIN crm_sales_process_step new_step ON new_step.id = lead.sales_process_step_id
+             LEFT JOIN crm_stage new_stage ON new_stage.id = new_step.stage_id,
+                       crm_sales_process_step old_step
+                 WHERE stay.lead_id = lead.id
+                   AND old_step.id = stay.step_id
+                   AND stay.date_out IS NULL
+                   AND lead.id = ANY(%(ids)s)
+                   AND (NOT lead.active
+                        OR lead.sales_process_step_id IS DISTINCT FROM stay.step_id)
+                """,
+                now=now,
+                lost=lost,
+                uid=self.env.uid,
+                ids=list(self.ids),
+            )
+        )
+        self.env.cr.execute(
+            SQL(
+                """
+                INSERT INTO crm_sales_process_history
+                       (lead_id, process_id, step_id, company_id, user_id, team_id,
+                        department_id, expected_revenue, probability, date_in, date_out,
+                        duration_days, exit_reason,
+                        create_uid, create_date, write_uid, write_date)
+                SELECT lead.id, lead.sales_process_id, lead.sales_process_step_id,
+                       COALESCE(lead.company_id, process.company_id), lead.user_id,
+                       lead.team_id, lead.department_id, lead.expected_revenue,
+                       lead.probability, %(now)s,
+                       CASE WHEN lead.active THEN NULL ELSE %(now)s END,
+                       0.0,
+                       CASE WHEN lead.active THEN NULL
+                            WHEN %(lost)s OR lead.probability = 0 THEN 'lost'
+                            ELSE 'archived' END,
+                       %(uid)s, %(now)s, %(uid)s, %(now)s
+                  FROM crm_lead lead
+                  JOIN crm_sales_process process ON process.id = lead.sales_process_id
+                 WHERE lead.id = ANY(%(ids)s)
+                   AND lead.sales_process_step_id IS NOT NULL
+                   AND (lead.active OR NOT EXISTS (
+                           SELECT 1 FROM crm_sales_process_history stay
+                            WHERE stay.lead_id = lead.id))
+                   AND NOT EXISTS (
+                           SELECT 1 FROM crm_sales_process_history stay
+                            WHERE stay.lead_id = lead.id AND stay.date_out IS NULL)
+                """,
+                now=now,
+                lost=lost,
+                uid=self.env.uid,
+                ids=list(self.ids),
+            )
+        )
+        self.env["crm.sales.process.history"].invalidate_model()
+        self.invalidate_recordset(["sales_process_history_ids"])
 
     @api.model
     def _sales_process_step_to_stage(self, vals):

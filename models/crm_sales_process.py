@@ -1,13 +1,16 @@
 # Copyright 2026 crm_sales_process authors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import io
+from datetime import datetime, time, timedelta
 
 import xlsxwriter
+from dateutil.relativedelta import relativedelta
+from markupsafe import Markup
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.fields import Domain
-from odoo.tools import SQL, ormcache
+from odoo.tools import SQL, float_compare, ormcache
 
 from .tools import (
     NAME_INITIALS,
@@ -27,6 +30,12 @@ RULE_FIELDS = {
     "default_department_ids",
     "step_ids",
 }
+
+# Calibration of the step percentages (system parameters; see README)
+CALIBRATION_MONTHS_PARAM = "crm_sales_process.calibration_months"
+CALIBRATION_MIN_SAMPLE_PARAM = "crm_sales_process.calibration_min_sample"
+DEFAULT_CALIBRATION_MONTHS = 12
+DEFAULT_CALIBRATION_MIN_SAMPLE = 20
 
 COUNT_OPERATORS = {
     ">=": lambda count, value: count >= value,
@@ -331,6 +340,21 @@ class CrmSalesProcess(models.Model):
         action["context"] = {"default_sales_process_id": self.id, "active_test": True}
         return action
 
+    def action_apply_observed_probabilities(self):
+        """Confirmation dialog: each step's percentage → its observed one (managers)."""
+        self.ensure_one()
+        self.check_access("write")
+        self._check_calibration_sample()
+        wizard = self.env["crm.sales.process.calibration.wizard"].create({"process_id": self.id})
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Apply Observed Percentages"),
+            "res_model": wizard._name,
+            "res_id": wizard.id,
+            "view_mode": "form",
+            "target": "new",
+        }
+
     def action_export_xlsx(self):
         """Download the formatted Excel workbook of these processes (list/form Actions menu)."""
         if not self:
@@ -474,6 +498,375 @@ class CrmSalesProcess(models.Model):
         if not value:
             return False
         return fields.Datetime.context_timestamp(self, value).replace(tzinfo=None)
+
+    # ------------------------------------------------------------
+    # KPIs (public contract: screens, exports and integrations)
+    # ------------------------------------------------------------
+
+    @api.readonly
+    def get_kpis(
+        self, date_from=False, date_to=False, team_ids=None, user_ids=None, department_ids=None
+    ):
+        """Figures of each process in ``self``, as a list of plain dicts in recordset order.
+
+        The period (dates or ISO strings, both included, either may be left open) selects the
+        opportunities closed, won or created in it and the stays overlapping it; open figures
+        (pipeline, open counts) are today's. Filters apply to the opportunity's current team,
+        salesperson and department. Only opportunities the user may read count (record rules
+        and companies), in a constant number of SQL queries whatever the data.
+
+        :returns: ``[{"process_id", "opportunity_count", "won_count", "lost_count",
+            "win_rate", "avg_cycle_days", "avg_won_amount", "pipeline_value",
+            "weighted_value", "velocity_per_day", "created_count", "conversion_rate",
+            "steps": [{"step_id", "name", "probability", "is_won", "reached", "moved_on",
+            "conversion_rate", "win_rate_from_step", "closed_count", "avg_days",
+            "median_days", "open_count"}]}]`` with rates in percent (0-100), amounts in the
+            company currency and durations in days.
+        """
+        if not self:
+            return []
+        period = self._get_kpi_period(date_from, date_to)
+        lead_ids_sql = self._get_kpi_lead_subquery(team_ids, user_ids, department_ids)
+        lead_figures = self._read_kpi_lead_figures(lead_ids_sql, period)
+        step_figures = self._read_kpi_step_figures(lead_ids_sql, period)
+        result = []
+        for process in self:
+            figures = lead_figures.get(process.id, {})
+            result.append(
+                process._prepare_kpis(figures, step_figures),
+            )
+        return result
+
+    @api.model
+    def _get_kpi_period(self, date_from, date_to):
+        """(start, end) datetimes in UTC of the period, end excluded; None when open."""
+        start = end = None
+        if date_from:
+            start = datetime.combine(fields.Date.to_date(date_from), time.min)
+        if date_to:
+            end = datetime.combine(fields.Date.to_date(date_to), time.min) + timedelta(days=1)
+        return start, end
+
+    @api.model
+    def _kpi_in_period(self, column, period):
+        """SQL condition: ``column`` (a datetime) lies in the period."""
+        start, end = period
+        conditions = [SQL("%s IS NOT NULL", column)]
+        if start:
+            conditions.append(SQL("%s >= %s", column, start))
+        if end:
+            conditions.append(SQL("%s < %s", column, end))
+        return SQL(" AND ").join(conditions)
+
+    @api.model
+    def _get_kpi_lead_subquery(self, team_ids, user_ids, department_ids):
+        """Sub-query of the ids of the opportunities the user may read, given the filters.
+
+        Built by the ORM, so that the opportunity's record rules and companies apply.
+        """
+        domain = Domain("type", "=", "opportunity")
+        if team_ids:
+            domain &= Domain("team_id", "in", list(team_ids))
+        if user_ids:
+            domain &= Domain("user_id", "in", list(user_ids))
+        if department_ids:
+            domain &= Domain("department_id", "in", list(department_ids))
+        Lead = self.env["crm.lead"].with_context(active_test=False)
+        Lead.flush_model()
+        self.env["crm.sales.process.history"].flush_model()
+        self.env["crm.sales.process.step"].flush_model()
+        return Lead._search(domain, active_test=False).subselect()
+
+    def _read_kpi_lead_figures(self, lead_ids_sql, period):
+        """{process id: figures of its opportunities} in one query."""
+        lead = SQL.identifier("lead")
+        closed = self._kpi_in_period(SQL("%s.date_closed", lead), period)
+        created = self._kpi_in_period(SQL("%s.create_date", lead), period)
+        is_open = SQL("lead.active AND lead.won_status = 'pending'")
+        won = SQL("lead.won_status = 'won' AND %s", closed)
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT lead.sales_process_id,
+                       COUNT(*) FILTER (WHERE %(is_open)s),
+                       COALESCE(SUM(lead.expected_revenue) FILTER (WHERE %(is_open)s), 0),
+                       COALESCE(SUM(lead.prorated_revenue) FILTER (WHERE %(is_open)s), 0),
+                       COUNT(*) FILTER (WHERE %(won)s),
+                       COUNT(*) FILTER (WHERE lead.won_status = 'lost' AND %(closed)s),
+                       AVG(EXTRACT(EPOCH FROM lead.date_closed - lead.create_date) / 86400.0)
+                           FILTER (WHERE %(won)s),
+                       AVG(lead.expected_revenue) FILTER (WHERE %(won)s),
+                       COUNT(*) FILTER (WHERE %(created)s),
+                       COUNT(*) FILTER (WHERE %(created)s AND lead.won_status = 'won')
+                  FROM crm_lead lead
+                 WHERE lead.sales_process_id = ANY(%(process_ids)s)
+                   AND lead.id IN %(lead_ids)s
+              GROUP BY lead.sales_process_id
+                """,
+                is_open=is_open,
+                won=won,
+                closed=closed,
+                created=created,
+                process_ids=list(self.ids),
+                lead_ids=lead_ids_sql,
+            )
+        )
+        keys = (
+            "opportunity_count",
+            "pipeline_value",
+            "weighted_value",
+            "won_count",
+            "lost_count",
+            "avg_cycle_days",
+            "avg_won_amount",
+            "created_count",
+            "created_won_count",
+        )
+        return {row[0]: dict(zip(keys, row[1:], strict=True)) for row in self.env.cr.fetchall()}
+
+    def _read_kpi_step_figures(self, lead_ids_sql, period):
+        """{step id: figures of its stays} in two queries.
+
+        A stay counts as reached when it overlaps the period; it moved on when a later stay
+        of the same opportunity in the same process is on a later step, or the opportunity
+        was won in this process. Closed counts (for the win rate from the step) take the
+        opportunities closed in the period that were on the step at any time.
+        """
+        start, end = period
+        overlap = [SQL("TRUE")]
+        if start:
+            overlap.append(SQL("(stay.date_out IS NULL OR stay.date_out >= %s)", start))
+        if end:
+            overlap.append(SQL("stay.date_in < %s", end))
+        overlap = SQL(" AND ").join(overlap)
+        closed = self._kpi_in_period(SQL("stay.date_closed"), period)
+        left = self._kpi_in_period(SQL("stay.date_out"), period)
+        self.env.cr.execute(
+            SQL(
+                """
+                WITH step_rank AS (
+                    SELECT step.id,
+                           ROW_NUMBER() OVER (PARTITION BY step.process_id
+                                              ORDER BY step.sequence, step.id) AS rank
+                      FROM crm_sales_process_step step
+                     WHERE step.process_id = ANY(%(process_ids)s)
+                ), stays AS (
+                    SELECT history.lead_id, history.step_id, history.date_in,
+                           history.date_out, history.duration_days, step_rank.rank,
+                           MAX(step_rank.rank) OVER (
+                               PARTITION BY history.lead_id, history.process_id
+                               ORDER BY history.date_in, history.id
+                               ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING
+                           ) AS later_rank,
+                           lead.sales_process_id = history.process_id AS current_process,
+                           lead.won_status, lead.date_closed
+                      FROM crm_sales_process_history history
+                      JOIN step_rank ON step_rank.id = history.step_id
+                      JOIN crm_lead lead ON lead.id = history.lead_id
+                     WHERE history.process_id = ANY(%(process_ids)s)
+                       AND history.lead_id IN %(lead_ids)s
+                )
+                SELECT stay.step_id,
+                       COUNT(DISTINCT stay.lead_id) FILTER (WHERE %(overlap)s),
+                       COUNT(DISTINCT stay.lead_id) FILTER (
+                           WHERE %(overlap)s
+                             AND (stay.later_rank > stay.rank
+                                  OR (stay.current_process AND stay.won_status = 'won'))),
+                       COUNT(DISTINCT stay.lead_id) FILTER (
+                           WHERE stay.current_process
+                             AND stay.won_status IN ('won', 'lost') AND %(closed)s),
+                       COUNT(DISTINCT stay.lead_id) FILTER (
+                           WHERE stay.current_process AND stay.won_status = 'won' AND %(closed)s),
+                       AVG(stay.duration_days) FILTER (WHERE %(left)s),
+                       PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY stay.duration_days)
+                           FILTER (WHERE %(left)s)
+                  FROM stays stay
+              GROUP BY stay.step_id
+                """,
+                process_ids=list(self.ids),
+                lead_ids=lead_ids_sql,
+                overlap=overlap,
+                closed=closed,
+                left=left,
+            )
+        )
+        keys = ("reached", "moved_on", "closed_count", "closed_won", "avg_days", "median_days")
+        figures = {row[0]: dict(zip(keys, row[1:], strict=True)) for row in self.env.cr.fetchall()}
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT lead.sales_process_step_id, COUNT(*)
+                  FROM crm_lead lead
+                 WHERE lead.sales_process_id = ANY(%(process_ids)s)
+                   AND lead.active AND lead.won_status = 'pending'
+                   AND lead.id IN %(lead_ids)s
+              GROUP BY lead.sales_process_step_id
+                """,
+                process_ids=list(self.ids),
+                lead_ids=lead_ids_sql,
+            )
+        )
+        for step_id, count in self.env.cr.fetchall():
+            figures.setdefault(step_id, {})["open_count"] = count
+        return figures
+
+    def _prepare_kpis(self, figures, step_figures):
+        """The dict get_kpis returns for this process, from the raw SQL figures."""
+        self.ensure_one()
+
+        def number(value, digits=2):
+            return round(float(value or 0.0), digits)
+
+        def rate(part, whole):
+            return number(100.0 * part / whole) if whole else 0.0
+
+        won, lost = figures.get("won_count", 0), figures.get("lost_count", 0)
+        win_rate = rate(won, won + lost)
+        cycle = number(figures.get("avg_cycle_days"))
+        avg_won = number(figures.get("avg_won_amount"))
+        open_count = figures.get("opportunity_count", 0)
+        velocity = number(open_count * win_rate / 100.0 * avg_won / cycle) if cycle else 0.0
+        steps = []
+        for step in self._get_ordered_steps():
+            values = step_figures.get(step.id, {})
+            reached, moved_on = values.get("reached", 0), values.get("moved_on", 0)
+            closed = values.get("closed_count", 0)
+            steps.append(
+                {
+                    "step_id": step.id,
+                    "name": step.name or "",
+                    "probability": number(step.probability),
+                    "is_won": bool(step.is_won),
+                    "reached": reached,
+                    "moved_on": moved_on,
+                    "conversion_rate": rate(moved_on, reached),
+                    "win_rate_from_step": rate(values.get("closed_won", 0), closed),
+                    "closed_count": closed,
+                    "avg_days": number(values.get("avg_days")),
+                    "median_days": number(values.get("median_days")),
+                    "open_count": values.get("open_count", 0),
+                }
+            )
+        return {
+            "process_id": self.id,
+            "name": self.name,
+            "currency_id": self.company_id.currency_id.id,
+            "opportunity_count": open_count,
+            "won_count": won,
+            "lost_count": lost,
+            "win_rate": win_rate,
+            "avg_cycle_days": cycle,
+            "avg_won_amount": avg_won,
+            "pipeline_value": number(figures.get("pipeline_value")),
+            "weighted_value": number(figures.get("weighted_value")),
+            "velocity_per_day": velocity,
+            "created_count": figures.get("created_count", 0),
+            "conversion_rate": rate(
+                figures.get("created_won_count", 0), figures.get("created_count", 0)
+            ),
+            "steps": steps,
+        }
+
+    # Calibration
+
+    @api.model
+    def _get_calibration_months(self):
+        value = self.env["ir.config_parameter"].sudo().get_param(CALIBRATION_MONTHS_PARAM)
+        try:
+            months = int(value) if value else DEFAULT_CALIBRATION_MONTHS
+        except ValueError:
+            months = DEFAULT_CALIBRATION_MONTHS
+        return max(months, 1)
+
+    @api.model
+    def _get_calibration_min_sample(self):
+        value = self.env["ir.config_parameter"].sudo().get_param(CALIBRATION_MIN_SAMPLE_PARAM)
+        try:
+            sample = int(value) if value else DEFAULT_CALIBRATION_MIN_SAMPLE
+        except ValueError:
+            sample = DEFAULT_CALIBRATION_MIN_SAMPLE
+        return max(sample, 1)
+
+    @api.model
+    def _get_calibration_date_from(self):
+        """First day of the calibration window (the last N months, today included)."""
+        return fields.Date.context_today(self) - relativedelta(
+            months=self._get_calibration_months()
+        )
+
+    def _get_observed_percentages(self):
+        """[(step, current %, observed % rounded, closed sample)] in step order; won steps
+        stay at 100 %."""
+        self.ensure_one()
+        kpis = self.get_kpis(date_from=self._get_calibration_date_from())[0]
+        by_step = {values["step_id"]: values for values in kpis["steps"]}
+        result = []
+        for step in self._get_ordered_steps():
+            values = by_step.get(step.id, {})
+            observed = 100.0 if step.is_won else float(round(values.get("win_rate_from_step", 0)))
+            result.append((step, step.probability, observed, values.get("closed_count", 0)))
+        return result
+
+    def _check_calibration_sample(self):
+        """Refuse calibrating on too few closed opportunities (threshold: system parameter)."""
+        self.ensure_one()
+        threshold = self._get_calibration_min_sample()
+        short = [
+            (step, sample)
+            for step, _current, _observed, sample in self._get_observed_percentages()
+            if not step.is_won and sample < threshold
+        ]
+        if short:
+            raise UserError(
+                self.env._(
+                    "The observed percentages of “%(process)s” rest on too few closed "
+                    "opportunities: each step needs at least %(threshold)s in the last "
+                    "%(months)s months. Too few on: %(steps)s. Nothing was changed.",
+                    process=self.display_name,
+                    threshold=threshold,
+                    months=self._get_calibration_months(),
+                    steps=", ".join(
+                        self.env._("%(step)s (%(count)s)", step=step.name, count=sample)
+                        for step, sample in short
+                    ),
+                )
+            )
+
+    def _apply_observed_percentages(self):
+        """Set each step's percentage to the observed one and log it in the chatter.
+
+        The step write realigns the open opportunities on the steps.
+        """
+        self.ensure_one()
+        self._check_calibration_sample()
+        changes = [
+            (step, current, observed)
+            for step, current, observed, _sample in self._get_observed_percentages()
+            if float_compare(current, observed, precision_digits=2)
+        ]
+        if not changes:
+            return False
+        for step, _current, observed in changes:
+            step.probability = observed
+        lines = Markup("").join(
+            Markup("<li>%s</li>")
+            % self.env._(
+                "%(step)s: %(old)s %% → %(new)s %%",
+                step=step.name,
+                old=f"{round(current, 2):g}",
+                new=f"{round(observed, 2):g}",
+            )
+            for step, current, observed in changes
+        )
+        self.message_post(
+            body=Markup("<p>%s</p><ul>%s</ul>")
+            % (
+                self.env._("Step percentages set to the observed ones:"),
+                lines,
+            ),
+            subtype_xmlid="mail.mt_note",
+        )
+        return True
 
     # Opportunities following the process (used by crm.lead)
 

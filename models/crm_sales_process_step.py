@@ -41,6 +41,25 @@ class CrmSalesProcessStep(models.Model):
         "Opportunities on this step get it as their probability.",
     )
     write_user_initials = fields.Char(string="By", compute="_compute_write_user_initials")
+    # Calibration: what the closed opportunities of the calibration window say
+    observed_probability = fields.Float(
+        string="Observed %",
+        digits=(5, 2),
+        compute="_compute_observed_probability",
+        help="Share of the opportunities closed in the calibration window (the last 12 months "
+        "by default) that were on this step and were won.",
+    )
+    observed_sample = fields.Integer(
+        string="Closed",
+        compute="_compute_observed_probability",
+        help="Closed opportunities (won or lost) in the calibration window that were on this "
+        "step: the sample behind the observed percentage.",
+    )
+    observed_deviates = fields.Boolean(
+        string="Deviates",
+        compute="_compute_observed_probability",
+        help="The observed percentage differs from the step's by more than 10 points.",
+    )
 
     _stage_uniq = models.Constraint(
         "unique(process_id, stage_id)",
@@ -53,6 +72,25 @@ class CrmSalesProcessStep(models.Model):
             steps = step.process_id.step_ids.sorted(lambda s: (s.sequence, s.id or 0))
             step.number = next(
                 (index for index, other in enumerate(steps, start=1) if other == step), 0
+            )
+
+    @api.depends_context("uid", "company", "allowed_company_ids")
+    @api.depends("probability", "process_id")
+    def _compute_observed_probability(self):
+        """Win rate from the step over the calibration window (one get_kpis for all)."""
+        processes = self.process_id.filtered("id")
+        figures = {}
+        if processes:
+            date_from = processes._get_calibration_date_from()
+            for kpis in processes.get_kpis(date_from=date_from):
+                for step in kpis["steps"]:
+                    figures[step["step_id"]] = step
+        for step in self:
+            values = figures.get(step._origin.id, {})
+            step.observed_probability = values.get("win_rate_from_step", 0.0)
+            step.observed_sample = values.get("closed_count", 0)
+            step.observed_deviates = bool(step.observed_sample) and (
+                abs(step.observed_probability - step.probability) > 10
             )
 
     @api.depends("write_uid.name")

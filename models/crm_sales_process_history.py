@@ -1,0 +1,291 @@
+# Copyright 2026 crm_sales_process authors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import api, fields, models
+from odoo.fields import Domain
+from odoo.tools import SQL
+
+EXIT_REASONS = [
+    ("forward", "Moved Forward"),
+    ("backward", "Moved Back"),
+    ("won", "Won"),
+    ("lost", "Lost"),
+    ("process_change", "Process Changed"),
+    ("archived", "Archived"),
+]
+
+
+class CrmSalesProcessHistory(models.Model):
+    """One stay of an opportunity on a step of its sales process.
+
+    Written by the opportunity itself (create, write, won, lost, restore, process change) in
+    SQL and in batch, never edited by users: the access rights give read access only. What a
+    user may read follows the opportunity: its record rules apply to the history too.
+    """
+
+    _name = "crm.sales.process.history"
+    _description = "Step History"
+    _order = "date_in desc, id desc"
+    _rec_name = "step_id"
+
+    lead_id = fields.Many2one(
+        "crm.lead",
+        string="Opportunity",
+        required=True,
+        index=True,
+        ondelete="cascade",
+        readonly=True,
+    )
+    process_id = fields.Many2one(
+        "crm.sales.process",
+        string="Sales Process",
+        required=True,
+        index=True,
+        ondelete="cascade",
+        readonly=True,
+    )
+    step_id = fields.Many2one(
+        "crm.sales.process.step",
+        required=True,
+        index=True,
+        ondelete="cascade",
+        readonly=True,
+    )
+    stage_id = fields.Many2one(related="step_id.stage_id", string="Stage")
+    date_in = fields.Datetime(string="Entered", required=True, index=True, readonly=True)
+    date_out = fields.Datetime(
+        string="Left",
+        index=True,
+        readonly=True,
+        help="Empty while the opportunity is still on the step.",
+    )
+    duration_days = fields.Float(
+        string="Days in Step",
+        compute="_compute_duration_days",
+        store=True,
+        aggregator="avg",
+        digits=(16, 2),
+        help="Days the opportunity stayed on the step (closed stays only).",
+    )
+    exit_reason = fields.Selection(
+        EXIT_REASONS,
+        index=True,
+        readonly=True,
+        help="How the opportunity left the step; empty while it is still there.",
+    )
+    is_open = fields.Boolean(
+        string="Current Stay", compute="_compute_is_open", search="_search_is_open"
+    )
+    # The opportunity as it was when it entered the step
+    user_id = fields.Many2one("res.users", string="Salesperson", index=True, readonly=True)
+    team_id = fields.Many2one("crm.team", string="Sales Team", index=True, readonly=True)
+    department_id = fields.Many2one("hr.department", readonly=True)
+    expected_revenue = fields.Monetary(
+        currency_field="company_currency", readonly=True, aggregator="sum"
+    )
+    probability = fields.Float(readonly=True, aggregator="avg", digits=(5, 2))
+    company_id = fields.Many2one("res.company", required=True, index=True, readonly=True)
+    company_currency = fields.Many2one(
+        "res.currency", related="company_id.currency_id", string="Currency"
+    )
+
+    _lead_open_idx = models.Index("(lead_id) WHERE date_out IS NULL")
+
+    @api.depends("date_in", "date_out")
+    def _compute_duration_days(self):
+        for stay in self:
+            if stay.date_in and stay.date_out:
+                stay.duration_days = (stay.date_out - stay.date_in).total_seconds() / 86400
+            else:
+                stay.duration_days = 0.0
+
+    @api.depends("date_out")
+    def _compute_is_open(self):
+        for stay in self:
+            stay.is_open = not stay.date_out
+
+    def _search_is_open(self, operator, value):
+        if operator != "in":
+            return NotImplemented
+        domain = Domain("date_out", "=", False)
+        if True in value and False in value:
+            return Domain.TRUE
+        return domain if True in value else ~domain
+
+    @api.model
+    def _search(self, domain, offset=0, limit=None, order=None, **kwargs):
+        """Users see the stays of the opportunities they may read (lost ones included)."""
+        if not (self.env.su or kwargs.get("bypass_access")):
+            leads = self.env["crm.lead"].with_context(active_test=False)._search([])
+            domain = Domain(domain) & Domain("lead_id", "in", leads)
+        return super()._search(domain, offset=offset, limit=limit, order=order, **kwargs)
+
+    def _check_access(self, operation):
+        """The opportunity's record rules apply to its stays."""
+        result = super()._check_access(operation)
+        if result or self.env.su or not self._ids:
+            return result
+        stays = self.sudo()
+        leads = stays.lead_id.with_context(active_test=False)
+        allowed = leads.sudo(False)._filtered_access("read")
+        forbidden = stays.filtered(lambda stay: stay.lead_id not in allowed).sudo(False)
+        if not forbidden:
+            return None
+        Rule = self.env["ir.rule"]
+        return forbidden, lambda: Rule._make_access_error(operation, forbidden)
+
+    # ------------------------------------------------------------
+    # BACKFILL (install and upgrade)
+    # ------------------------------------------------------------
+
+    @api.model
+    def _rebuild_from_tracking(self):
+        """Rebuild the stays of opportunities on a process that have no history yet.
+
+        Reads Odoo's stage tracking (``mail.tracking.value`` on ``stage_id``; one transaction
+        keeps only its first and last stage) and the creation and closing dates: the first
+        stay starts at creation, each tracked stage change closes a stay and opens the next.
+        Stages that are no step of the opportunity's current process are skipped. The last
+        stay stays open, or closes at the closing date for lost and archived opportunities.
+        Runs as superuser; returns the number of stays written.
+        """
+        env = self.env(su=True)
+        env.flush_all()
+        cr = env.cr
+        cr.execute(
+            SQL(
+                """
+                SELECT lead.id, lead.sales_process_id, lead.stage_id, lead.active,
+                       lead.probability, lead.create_date,
+                       COALESCE(lead.date_closed, lead.write_date, lead.create_date),
+                       COALESCE(lead.company_id, process.company_id), lead.user_id,
+                       lead.team_id, lead.department_id, lead.expected_revenue
+                  FROM crm_lead lead
+                  JOIN crm_sales_process process ON process.id = lead.sales_process_id
+                 WHERE NOT EXISTS (SELECT 1 FROM crm_sales_process_history stay
+                                    WHERE stay.lead_id = lead.id)
+              ORDER BY lead.id
+                """
+            )
+        )
+        leads = cr.fetchall()
+        if not leads:
+            return 0
+        field = env["ir.model.fields"]._get("crm.lead", "stage_id")
+        cr.execute(
+            SQL(
+                """
+                SELECT message.res_id, message.date, tracking.old_value_integer,
+                       tracking.new_value_integer
+                  FROM mail_tracking_value tracking
+                  JOIN mail_message message ON message.id = tracking.mail_message_id
+                 WHERE message.model = 'crm.lead'
+                   AND message.res_id = ANY(%s)
+                   AND tracking.field_id = %s
+              ORDER BY message.res_id, message.date, tracking.id
+                """,
+                [lead[0] for lead in leads],
+                field.id,
+            )
+        )
+        changes = {}
+        for lead_id, date, old_stage, new_stage in cr.fetchall():
+            changes.setdefault(lead_id, []).append((date, old_stage, new_stage))
+        cr.execute(
+            SQL(
+                """
+                SELECT step.process_id, step.stage_id, step.id, stage.is_won,
+                       ROW_NUMBER() OVER (PARTITION BY step.process_id
+                                          ORDER BY step.sequence, step.id),
+                       step.probability
+                  FROM crm_sales_process_step step
+                  JOIN crm_stage stage ON stage.id = step.stage_id
+                """
+            )
+        )
+        steps = {(row[0], row[1]): row[2:] for row in cr.fetchall()}
+        rows = []
+        for lead in leads:
+            rows += self._prepare_backfill_stays(lead, changes.get(lead[0], []), steps)
+        for start in range(0, len(rows), 10_000):
+            # one array per column: typed, so that all-empty columns (date_out) insert too
+            columns = list(zip(*rows[start : start + 10_000], strict=True))
+            cr.execute(
+                SQL(
+                    """
+                    INSERT INTO crm_sales_process_history
+                           (lead_id, process_id, step_id, company_id, user_id, team_id,
+                            department_id, expected_revenue, probability, date_in, date_out,
+                            duration_days, exit_reason,
+                            create_uid, create_date, write_uid, write_date)
+                    SELECT *, %(uid)s, %(now)s, %(uid)s, %(now)s
+                      FROM unnest(%(c0)s::int[], %(c1)s::int[], %(c2)s::int[], %(c3)s::int[],
+                                  %(c4)s::int[], %(c5)s::int[], %(c6)s::int[],
+                                  %(c7)s::numeric[], %(c8)s::float8[], %(c9)s::timestamp[],
+                                  %(c10)s::timestamp[], %(c11)s::numeric[], %(c12)s::varchar[])
+                    """,
+                    uid=env.uid,
+                    now=cr.now(),
+                    **{f"c{index}": list(column) for index, column in enumerate(columns)},
+                )
+            )
+        self.invalidate_model()
+        return len(rows)
+
+    @api.model
+    def _prepare_backfill_stays(self, lead, changes, steps):
+        """Rows of stays for one opportunity (see _rebuild_from_tracking)."""
+        (
+            lead_id,
+            process_id,
+            stage_id,
+            active,
+            probability,
+            create_date,
+            close_date,
+            company_id,
+            user_id,
+            team_id,
+            department_id,
+            revenue,
+        ) = lead
+        # (date, stage) periods: the stage before the first change, then each new stage
+        periods = [(create_date, changes[0][1] if changes else stage_id)]
+        periods += [(date, new_stage) for date, _old_stage, new_stage in changes]
+        stays = []
+        for date, stage in periods:
+            step = steps.get((process_id, stage))
+            if not step or (stays and stays[-1][0] == step):
+                continue
+            stays.append((step, max(date, stays[-1][1]) if stays else date))
+        rows = []
+        for index, (step, date_in) in enumerate(stays):
+            step_id, is_won, rank, step_probability = step
+            if index + 1 < len(stays):
+                next_step, date_out = stays[index + 1]
+                if next_step[1]:
+                    reason = "won"
+                else:
+                    reason = "forward" if next_step[2] > rank else "backward"
+            elif active:
+                date_out, reason = None, None
+            else:
+                date_out = max(close_date, date_in)
+                reason = "lost" if not probability else "archived"
+            rows.append(
+                (
+                    lead_id,
+                    process_id,
+                    step_id,
+                    company_id,
+                    user_id,
+                    team_id,
+                    department_id,
+                    revenue or 0.0,
+                    step_probability,
+                    date_in,
+                    date_out,
+                    (date_out - date_in).total_seconds() / 86400 if date_out else 0.0,
+                    reason,
+                )
+            )
+        return rows

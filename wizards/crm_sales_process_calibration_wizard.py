@@ -1,0 +1,61 @@
+# Copyright 2026 crm_sales_process authors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import Command, api, fields, models
+
+
+class CrmSalesProcessCalibrationWizard(models.TransientModel):
+    """Confirmation before the steps of a process get their observed percentages."""
+
+    _name = "crm.sales.process.calibration.wizard"
+    _description = "Apply Observed Step Percentages"
+
+    process_id = fields.Many2one("crm.sales.process", required=True, ondelete="cascade")
+    calibration_months = fields.Integer(
+        string="Calibration Window (Months)", compute="_compute_line_ids", store=True
+    )
+    line_ids = fields.One2many(
+        "crm.sales.process.calibration.wizard.line",
+        "wizard_id",
+        string="Steps",
+        compute="_compute_line_ids",
+        store=True,
+        readonly=True,
+    )
+
+    @api.depends("process_id")
+    def _compute_line_ids(self):
+        for wizard in self:
+            process = wizard.process_id
+            wizard.calibration_months = process._get_calibration_months()
+            wizard.line_ids = [Command.clear()] + [
+                Command.create(
+                    {
+                        "step_id": step.id,
+                        "current_probability": current,
+                        "new_probability": observed,
+                        "observed_sample": sample,
+                    }
+                )
+                for step, current, observed, sample in (
+                    process._get_observed_percentages() if process else []
+                )
+            ]
+
+    def action_apply(self):
+        self.ensure_one()
+        self.process_id._apply_observed_percentages()
+        return {"type": "ir.actions.act_window_close"}
+
+
+class CrmSalesProcessCalibrationWizardLine(models.TransientModel):
+    _name = "crm.sales.process.calibration.wizard.line"
+    _description = "Apply Observed Step Percentages: Step"
+    _order = "id"
+
+    wizard_id = fields.Many2one(
+        "crm.sales.process.calibration.wizard", required=True, ondelete="cascade"
+    )
+    step_id = fields.Many2one("crm.sales.process.step", readonly=True)
+    current_probability = fields.Float(string="Current %", digits=(5, 2), readonly=True)
+    new_probability = fields.Float(string="New %", digits=(5, 2), readonly=True)
+    observed_sample = fields.Integer(string="Closed Opportunities", readonly=True)
