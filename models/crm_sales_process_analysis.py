@@ -23,8 +23,6 @@ from odoo.tools import SQL, format_date
 
 from .tools import xlsx_sheet_name
 
-# Observed and fixed percentages further apart than this (in points) are highlighted.
-CALIBRATION_TOLERANCE = 10.0
 # KPI keys of get_kpis copied into the analysis, in the order the screens show them.
 KPI_KEYS = (
     "opportunity_count",
@@ -171,13 +169,14 @@ class CrmSalesProcessAnalysis(models.AbstractModel):
 
     @api.model
     def _get_processes(self, filters):
-        """The processes the user may read, all active ones when none is chosen."""
+        """The processes to analyse, in their own order: the chosen ones (archived included),
+        else every active process the user may read."""
         Process = self.env["crm.sales.process"]
         if filters["process_ids"]:
             processes = Process.with_context(active_test=False).browse(filters["process_ids"])
             processes = processes.exists()
             processes.check_access("read")
-            return processes.with_context(active_test=True)
+            return processes.sorted().with_context(active_test=True)
         return Process.search([])
 
     @api.model
@@ -213,9 +212,8 @@ class CrmSalesProcessAnalysis(models.AbstractModel):
                 "probability": step.probability,
                 "observed_probability": observed,
                 "observed_sample": sample,
-                "deviates": bool(
-                    sample and abs(observed - step.probability) > CALIBRATION_TOLERANCE
-                ),
+                # Observed and fixed % more than 10 points apart (the step's own rule)
+                "deviates": step.observed_deviates,
             }
         )
         return values

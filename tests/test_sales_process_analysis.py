@@ -58,8 +58,8 @@ class SalesProcessAnalysisCommon(SalesProcessCommon):
         cls.Analysis = cls.env["crm.sales.process.analysis"]
 
     def _report_values(self, filters=None, user=None, docids=None):
-        report = self.env["ir.actions.report"].with_user(user or self.env.user)
-        return report._get_report_values(REPORT_NAME, docids, data={"filters": filters or {}})
+        report = self.env[f"report.{REPORT_NAME}"].with_user(user or self.env.user)
+        return report._get_report_values(docids, data={"filters": filters or {}})
 
     def _process(self, analysis, process):
         return next(line for line in analysis["processes"] if line["process_id"] == process.id)
@@ -90,7 +90,8 @@ class TestSalesProcessAnalysisData(SalesProcessAnalysisCommon):
         self.assertEqual([step["number"] for step in steps], [1, 2, 3, 4])
         self.assertEqual([step["probability"] for step in steps], [0, 50, 75, 100])
         self.assertEqual([step["reached"] for step in steps], [5, 3, 0, 1])
-        self.assertEqual([step["moved_on"] for step in steps], [3, 1, 0, 0])
+        # The won opportunity counts as moved on on every step it reached, the won one included.
+        self.assertEqual([step["moved_on"] for step in steps], [3, 1, 0, 1])
         self.assertEqual([step["open_count"] for step in steps], [2, 1, 0, 0])
         self.assertEqual(steps[0]["conversion_rate"], 60.0)
         self.assertEqual(alpha["max_reached"], 5)

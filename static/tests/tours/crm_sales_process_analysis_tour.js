@@ -1,6 +1,7 @@
 // Copyright 2026 crm_sales_process authors
 // License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import { registry } from "@web/core/registry";
+import { stepUtils } from "@web_tour/tour_utils";
 
 /**
  * CRM > Reporting > Sales Process Analysis in a browser: open it from the menu, narrow it to
@@ -14,18 +15,15 @@ const row = (step) => `${section} .o_csp_step:has(.o_csp_step_name:contains('${s
 
 registry.category("web_tour.tours").add("crm_sales_process_analysis_tour", {
     steps: () => [
+        ...stepUtils.goToAppSteps("crm.crm_menu_root", "Open CRM"),
         {
-            trigger: ".o_app[data-menu-xmlid='crm.crm_menu_root']",
-            content: "Open CRM",
-            run: "click",
-        },
-        {
-            trigger: ".o_menu_sections button[data-menu-xmlid='crm.crm_menu_report']",
+            trigger: ".o_main_navbar [data-menu-xmlid='crm.crm_menu_report']",
             content: "Open Reporting",
             run: "click",
         },
         {
-            trigger: ".o-dropdown-item[data-menu-xmlid='crm_sales_process.crm_sales_process_analysis_menu']",
+            trigger:
+                ".dropdown-item[data-menu-xmlid='crm_sales_process.crm_sales_process_analysis_menu']",
             content: "Open the Sales Process Analysis",
             run: "click",
         },
