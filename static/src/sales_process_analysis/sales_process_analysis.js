@@ -173,7 +173,7 @@ export class SalesProcessAnalysis extends Component {
                 key: "velocity_per_day",
                 label: _t("Pipeline Velocity"),
                 value: money(process.velocity_per_day),
-                hint: _t("expected won revenue per day"),
+                hint: _t("won revenue per day"),
             },
             {
                 key: "conversion_rate",
@@ -191,7 +191,7 @@ export class SalesProcessAnalysis extends Component {
                 key: "weighted_value",
                 label: _t("Weighted Pipeline"),
                 value: money(process.weighted_value),
-                hint: _t("expected revenue × probability"),
+                hint: _t("revenue × probability"),
             },
         ];
     }

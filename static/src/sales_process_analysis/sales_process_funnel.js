@@ -12,7 +12,7 @@ const STEP_COLOR = "#017E84";
 const WON_COLOR = "#28A745";
 const LABEL_COLOR = getCustomColor(colorScheme, "#111827", "#E4E4E4");
 const MUTED_COLOR = getCustomColor(colorScheme, "#6C757D", "#A3A6B3");
-const INFO_WIDTH = 190;
+const INFO_WIDTH = 170;
 
 /** A 0-100 figure as "42.5 %". */
 export function formatPercent(value, digits = 1) {
@@ -99,7 +99,7 @@ export class SalesProcessFunnel extends Component {
                 indexAxis: "y",
                 maintainAspectRatio: false,
                 animation: false,
-                layout: { padding: { right: INFO_WIDTH } },
+                layout: { padding: { left: 8, right: INFO_WIDTH } },
                 scales: {
                     x: { display: false, min: -max / 2, max: max / 2 },
                     y: {
