@@ -19,7 +19,7 @@ import xlsxwriter
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import SQL, format_date
+from odoo.tools import SQL, format_date, formatLang
 
 from .tools import xlsx_sheet_name
 
@@ -187,11 +187,24 @@ class CrmSalesProcessAnalysis(models.AbstractModel):
             self._prepare_step(step, step_kpis.get(step.id, {}))
             for step in process._get_ordered_steps()
         ]
+        for index, step in enumerate(steps):
+            step["info"] = self._get_step_info(step, last=index == len(steps) - 1)
         values.update(
             {
                 "process_id": process.id,
                 "name": process.display_name,
                 "steps": steps,
+                "won_lost_label": self.env._(
+                    "%(won)s won, %(lost)s lost",
+                    won=values["won_count"],
+                    lost=values["lost_count"],
+                ),
+                "summary_label": self.env._(
+                    "%(open)s open · %(won)s won · %(lost)s lost",
+                    open=values["opportunity_count"],
+                    won=values["won_count"],
+                    lost=values["lost_count"],
+                ),
                 "max_reached": max((step["reached"] for step in steps), default=0),
                 "closed_count": values["won_count"] + values["lost_count"],
             }
@@ -217,6 +230,18 @@ class CrmSalesProcessAnalysis(models.AbstractModel):
             }
         )
         return values
+
+    @api.model
+    def _get_step_info(self, step, last=False):
+        """"60 % to next · 4.5 days" shown beside a step's funnel bar (days only for the last)."""
+        days = self.env._("%(days)s days", days=formatLang(self.env, step["avg_days"], digits=1))
+        if last:
+            return days
+        return self.env._(
+            "%(rate)s %% to next · %(days)s",
+            rate=formatLang(self.env, step["conversion_rate"], digits=0),
+            days=days,
+        )
 
     @api.model
     def _get_filter_descriptions(self, filters):

@@ -152,10 +152,7 @@ export class SalesProcessAnalysis extends Component {
                 key: "win_rate",
                 label: _t("Win Rate"),
                 value: formatPercent(process.win_rate),
-                hint: _t("%(won)s won, %(lost)s lost", {
-                    won: process.won_count,
-                    lost: process.lost_count,
-                }),
+                hint: process.won_lost_label,
             },
             {
                 key: "avg_cycle_days",

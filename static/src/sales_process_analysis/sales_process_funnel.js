@@ -4,7 +4,6 @@ import { Component, onWillStart, onWillUnmount, useEffect, useRef } from "@odoo/
 import { loadBundle } from "@web/core/assets";
 import { cookie } from "@web/core/browser/cookie";
 import { getCustomColor, hexToRGBA } from "@web/core/colors/colors";
-import { _t } from "@web/core/l10n/translation";
 import { formatFloat } from "@web/views/fields/formatters";
 
 const colorScheme = cookie.get("color_scheme");
@@ -19,20 +18,10 @@ export function formatPercent(value, digits = 1) {
     return `${formatFloat(value, { digits: [16, digits] })} %`;
 }
 
-/** "60 % to next · 4.5 days" beside a step's bar (no conversion after the last step). */
-export function stepInfo(step, isLast) {
-    const days = _t("%(days)s days", { days: formatFloat(step.avg_days, { digits: [16, 1] }) });
-    if (isLast) {
-        return days;
-    }
-    const conversion = _t("%(rate)s to next", { rate: formatPercent(step.conversion_rate, 0) });
-    return `${conversion} · ${days}`;
-}
-
 /**
  * Funnel of one sales process with the web client's Chart.js: one centred horizontal bar per
  * step, as wide as the number of opportunities that reached the step, the count in the bar and
- * the conversion to the next step and the average days in the step beside it.
+ * the conversion to the next step and the average days in the step (``info``) beside it.
  */
 export class SalesProcessFunnel extends Component {
     static template = "crm_sales_process.SalesProcessFunnel";
@@ -61,8 +50,7 @@ export class SalesProcessFunnel extends Component {
     get ariaLabel() {
         return this.steps
             .map((step, index) => {
-                const info = stepInfo(step, index === this.steps.length - 1);
-                return `${step.name}: ${step.reached} (${info})`;
+                return `${step.name}: ${step.reached} (${step.info})`;
             })
             .join("; ");
     }
@@ -140,11 +128,7 @@ export class SalesProcessFunnel extends Component {
                     ctx.font = "12px sans-serif";
                     ctx.fillStyle = MUTED_COLOR;
                     ctx.textAlign = "left";
-                    ctx.fillText(
-                        stepInfo(step, index === steps.length - 1),
-                        chartArea.right + 12,
-                        bar.y
-                    );
+                    ctx.fillText(step.info, chartArea.right + 12, bar.y);
                 });
                 ctx.restore();
             },
