@@ -233,7 +233,7 @@ class CrmSalesProcessAnalysis(models.AbstractModel):
 
     @api.model
     def _get_step_info(self, step, last=False):
-        """"60 % to next · 4.5 days" shown beside a step's funnel bar (days only for the last)."""
+        """ "60 % to next · 4.5 days" shown beside a step's funnel bar (days only for the last)."""
         days = self.env._("%(days)s days", days=formatLang(self.env, step["avg_days"], digits=1))
         if last:
             return days
