@@ -17,19 +17,6 @@ PROBABILITY_SYNC_FIELDS = {"probability", "automated_probability", "active"}
 STAGE_CHECK_FIELDS = {"stage_id", "sales_process_id", "sales_process_step_id"}
 # Fields whose change can open or close a stay in the step history.
 HISTORY_FIELDS = {"stage_id", "sales_process_id", "active"}
-# Lead columns the step history reads when it opens or closes stays.
-HISTORY_LEAD_COLUMNS = [
-    "active",
-    "company_id",
-    "department_id",
-    "expected_revenue",
-    "probability",
-    "sales_process_id",
-    "sales_process_step_id",
-    "stage_id",
-    "team_id",
-    "user_id",
-]
 
 
 def format_percentage(value):
@@ -538,7 +525,7 @@ class CrmLead(models.Model):
     def _sales_process_history_update(self):
         """Close the stays these leads have left and open those they entered, in SQL.
 
-        Two queries whatever the number of leads: a stay closes when its lead is on another
+        One query whatever the number of leads: a stay closes when its lead is on another
         step or process, or archived; a stay opens for an active lead on a step without an
         open stay. A lead created archived (e.g. imported lost) gets a closed stay at once.
         """
@@ -546,49 +533,46 @@ class CrmLead(models.Model):
             return
         self.env["crm.sales.process.step"].flush_model(["process_id", "sequence", "stage_id"])
         self.env["crm.stage"].flush_model(["is_won"])
-        self.flush_recordset(HISTORY_LEAD_COLUMNS)
+        # all fields: flushing only some would split the lead's pending UPDATE in two
+        self.flush_recordset()
         self.env["crm.sales.process.history"].flush_model()
         now = self.env.cr.now()
         lost = bool(self.env.context.get("crm_sales_process_history_lost"))
+        # One statement: the INSERT sees the stays as they were before the UPDATE, hence the
+        # stays it closes (RETURNING) count as closed.
         self.env.cr.execute(
             SQL(
                 """
-                UPDATE crm_sales_process_history stay
-                   SET date_out = %(now)s,
-                       duration_days = EXTRACT(EPOCH FROM %(now)s - stay.date_in) / 86400.0,
-                       exit_reason = CASE
-                           WHEN NOT lead.active THEN
-                               CASE WHEN %(lost)s OR lead.probability = 0 THEN 'lost'
-                                    ELSE 'archived' END
-                           WHEN lead.sales_process_id IS DISTINCT FROM stay.process_id
-                               THEN 'process_change'
-                           WHEN new_stage.is_won THEN 'won'
-                           WHEN (new_step.sequence, new_step.id) > (old_step.sequence, old_step.id)
-                               THEN 'forward'
-                           ELSE 'backward'
-                       END,
-                       write_uid = %(uid)s,
-                       write_date = %(now)s
-                  FROM crm_lead lead
-             LEFT JOIN crm_sales_process_step new_step ON new_step.id = lead.sales_process_step_id
-             LEFT JOIN crm_stage new_stage ON new_stage.id = new_step.stage_id,
-                       crm_sales_process_step old_step
-                 WHERE stay.lead_id = lead.id
-                   AND old_step.id = stay.step_id
-                   AND stay.date_out IS NULL
-                   AND lead.id = ANY(%(ids)s)
-                   AND (NOT lead.active
-                        OR lead.sales_process_step_id IS DISTINCT FROM stay.step_id)
-                """,
-                now=now,
-                lost=lost,
-                uid=self.env.uid,
-                ids=list(self.ids),
-            )
-        )
-        self.env.cr.execute(
-            SQL(
-                """
+                WITH closed AS (
+                    UPDATE crm_sales_process_history stay
+                       SET date_out = %(now)s,
+                           duration_days = EXTRACT(EPOCH FROM %(now)s - stay.date_in) / 86400.0,
+                           exit_reason = CASE
+                               WHEN NOT lead.active THEN
+                                   CASE WHEN %(lost)s OR lead.probability = 0 THEN 'lost'
+                                        ELSE 'archived' END
+                               WHEN lead.sales_process_id IS DISTINCT FROM stay.process_id
+                                   THEN 'process_change'
+                               WHEN new_stage.is_won THEN 'won'
+                               WHEN (new_step.sequence, new_step.id)
+                                    > (old_step.sequence, old_step.id) THEN 'forward'
+                               ELSE 'backward'
+                           END,
+                           write_uid = %(uid)s,
+                           write_date = %(now)s
+                      FROM crm_lead lead
+                 LEFT JOIN crm_sales_process_step new_step
+                        ON new_step.id = lead.sales_process_step_id
+                 LEFT JOIN crm_stage new_stage ON new_stage.id = new_step.stage_id,
+                           crm_sales_process_step old_step
+                     WHERE stay.lead_id = lead.id
+                       AND old_step.id = stay.step_id
+                       AND stay.date_out IS NULL
+                       AND lead.id = ANY(%(ids)s)
+                       AND (NOT lead.active
+                            OR lead.sales_process_step_id IS DISTINCT FROM stay.step_id)
+                 RETURNING stay.lead_id
+                )
                 INSERT INTO crm_sales_process_history
                        (lead_id, process_id, step_id, company_id, user_id, team_id,
                         department_id, expected_revenue, probability, date_in, date_out,
@@ -611,9 +595,10 @@ class CrmLead(models.Model):
                    AND (lead.active OR NOT EXISTS (
                            SELECT 1 FROM crm_sales_process_history stay
                             WHERE stay.lead_id = lead.id))
-                   AND NOT EXISTS (
+                   AND (lead.id IN (SELECT closed.lead_id FROM closed)
+                        OR NOT EXISTS (
                            SELECT 1 FROM crm_sales_process_history stay
-                            WHERE stay.lead_id = lead.id AND stay.date_out IS NULL)
+                            WHERE stay.lead_id = lead.id AND stay.date_out IS NULL))
                 """,
                 now=now,
                 lost=lost,

@@ -635,7 +635,8 @@ class CrmSalesProcess(models.Model):
         start, end = period
         overlap = [SQL("TRUE")]
         if start:
-            overlap.append(SQL("(stay.date_out IS NULL OR stay.date_out >= %s)", start))
+            # an open stay lasts until now
+            overlap.append(SQL("COALESCE(stay.date_out, %s) >= %s", self.env.cr.now(), start))
         if end:
             overlap.append(SQL("stay.date_in < %s", end))
         overlap = SQL(" AND ").join(overlap)

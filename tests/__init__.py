@@ -6,5 +6,7 @@ from . import test_sales_process_ui
 from . import test_crm_lead_process
 from . import test_forecast
 from . import test_forecast_ui
+from . import test_sales_process_history
+from . import test_sales_process_kpis
 from . import test_sales_process_analysis
 from . import test_sales_process_analysis_ui

@@ -1,0 +1,302 @@
+# Copyright 2026 crm_sales_process authors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import json
+from datetime import timedelta
+from xmlrpc.client import dumps
+
+from odoo import fields
+from odoo.exceptions import AccessError, UserError
+from odoo.fields import Command
+from odoo.tests import Form, new_test_user, tagged, users, warmup
+
+from .common_lead import SalesProcessLeadCommon
+
+STEP_KEYS = {
+    "step_id",
+    "reached",
+    "moved_on",
+    "conversion_rate",
+    "win_rate_from_step",
+    "avg_days",
+    "median_days",
+    "open_count",
+}
+PROCESS_KEYS = {
+    "process_id",
+    "opportunity_count",
+    "won_count",
+    "lost_count",
+    "win_rate",
+    "avg_cycle_days",
+    "avg_won_amount",
+    "pipeline_value",
+    "weighted_value",
+    "velocity_per_day",
+    "conversion_rate",
+    "steps",
+}
+
+
+class SalesProcessKpiCommon(SalesProcessLeadCommon):
+    """Direct Sale (Lead In 0 %, Meeting 30 %, Offer 60 %, Signed 100 % won), Anna's:
+
+    - A (1,000): Lead In → Meeting → Offer → won, created 10 days before it was won;
+    - B (2,000): Lead In → Meeting → lost;
+    - C (3,000): Lead In → lost → restored (new stay on Lead In) → Meeting, open;
+    - D (4,000): Lead In → Meeting → process Team Sale (nearest step Offer 40 %), open;
+    - E (5,000): Lead In, open.
+    Closed stays on Lead In last 1, 2, 3 (C's first) and 10 days (D); the others 0.
+    """
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        Lead = cls.env["crm.lead"]
+
+        def create(name, revenue):
+            return Lead.create(
+                {
+                    "name": name,
+                    "type": "opportunity",
+                    "user_id": cls.user_anna.id,
+                    "team_id": cls.team_north.id,
+                    "expected_revenue": revenue,
+                }
+            )
+
+        cls.lead_a = create("A", 1000)
+        cls.lead_b = create("B", 2000)
+        cls.lead_c = create("C", 3000)
+        cls.lead_d = create("D", 4000)
+        cls.lead_e = create("E", 5000)
+        (cls.lead_a | cls.lead_b | cls.lead_d).write({"stage_id": cls.stage_meeting.id})
+        cls.lead_a.stage_id = cls.stage_offer
+        cls.lead_a.action_set_won()
+        cls.lead_b.action_set_lost()
+        cls.lead_c.action_set_lost()
+        cls.lead_c.action_restore()
+        cls.lead_c.stage_id = cls.stage_meeting
+        cls.lead_d.sales_process_id = cls.process_team
+        cls.env.flush_all()
+        cr = cls.env.cr
+        # A was created 10 days before it was won
+        cr.execute(
+            "UPDATE crm_lead SET create_date = date_closed - interval '10 days' WHERE id = %s",
+            [cls.lead_a.id],
+        )
+        step_lead_in = cls._step(cls.process_user, cls.stage_lead_in)
+        for lead, days in (
+            (cls.lead_a, 1),
+            (cls.lead_b, 2),
+            (cls.lead_c, 3),
+            (cls.lead_d, 10),
+        ):
+            cr.execute(
+                """
+                UPDATE crm_sales_process_history
+                   SET date_in = date_out - %s * interval '1 day', duration_days = %s
+                 WHERE id = (SELECT MIN(id) FROM crm_sales_process_history
+                              WHERE lead_id = %s AND step_id = %s)
+                """,
+                [days, days, lead.id, step_lead_in.id],
+            )
+        cls.env.invalidate_all()
+        cls.leads = cls.lead_a | cls.lead_b | cls.lead_c | cls.lead_d | cls.lead_e
+
+    def _kpis(self, process=None, **kwargs):
+        return (process or self.process_user).get_kpis(**kwargs)[0]
+
+
+@tagged("post_install", "-at_install")
+class TestSalesProcessKpis(SalesProcessKpiCommon):
+    def test_kpis_by_hand(self):
+        kpis = self._kpis()
+        self.assertEqual(PROCESS_KEYS - kpis.keys(), set())
+        expected = {
+            "process_id": self.process_user.id,
+            "opportunity_count": 2,  # C and E (D left for Team Sale)
+            "won_count": 1,
+            "lost_count": 1,  # B; C was restored
+            "win_rate": 50.0,
+            "avg_cycle_days": 10.0,
+            "avg_won_amount": 1000.0,
+            "pipeline_value": 8000.0,  # C + E
+            "weighted_value": 900.0,  # C at 30 %, E at 0 %
+            "velocity_per_day": 100.0,  # 2 open × 50 % × 1,000 / 10 days
+            "conversion_rate": 25.0,  # A of A, B, C, E
+        }
+        self.assertEqual({key: kpis[key] for key in expected}, expected)
+        steps = {step["step_id"]: step for step in kpis["steps"]}
+        self.assertEqual(
+            list(steps), self.process_user._get_ordered_steps().ids, "steps in step order"
+        )
+        expected_steps = {
+            # reached, moved on, conversion, win rate from step, avg days, median, open
+            self.stage_lead_in: (5, 4, 80.0, 50.0, 3.2, 2.0, 1),
+            self.stage_meeting: (4, 1, 25.0, 50.0, 0.0, 0.0, 1),
+            self.stage_offer: (1, 1, 100.0, 100.0, 0.0, 0.0, 0),
+            self.stage_signed: (1, 1, 100.0, 100.0, 0.0, 0.0, 0),
+        }
+        for stage, values in expected_steps.items():
+            step = steps[self._step(self.process_user, stage).id]
+            self.assertEqual(STEP_KEYS - step.keys(), set())
+            self.assertEqual(
+                (
+                    step["reached"],
+                    step["moved_on"],
+                    step["conversion_rate"],
+                    step["win_rate_from_step"],
+                    step["avg_days"],
+                    step["median_days"],
+                    step["open_count"],
+                ),
+                values,
+                stage.name,
+            )
+        # Lead In: closed stays of 1, 2, 3, 10 days and C's lost stay... all in
+        # (A 1, B 2, C 3, D 10, C's second stay 0): average 3.2, median 2
+        # D counts in Team Sale now: on Offer, open
+        kpis_team = self._kpis(self.process_team)
+        self.assertEqual(kpis_team["opportunity_count"], 1)
+        self.assertEqual(kpis_team["pipeline_value"], 4000)
+        offer_team = next(
+            step
+            for step in kpis_team["steps"]
+            if step["step_id"] == self._step(self.process_team, self.stage_offer).id
+        )
+        self.assertEqual((offer_team["reached"], offer_team["open_count"]), (1, 1))
+
+    def test_serializable_and_order(self):
+        processes = self.process_team | self.process_user | self.process_all
+        result = processes.get_kpis()
+        self.assertEqual([kpis["process_id"] for kpis in processes.get_kpis()], processes.ids)
+        json.dumps(result)
+        dumps((result,), allow_none=False)
+        self.assertEqual(self.env["crm.sales.process"].get_kpis(), [])
+
+    def test_empty_period_and_filters(self):
+        """A period without anything gives zeros; open figures are today's."""
+        future = fields.Date.today() + timedelta(days=30)
+        kpis = self._kpis(date_from=future, date_to=future + timedelta(days=10))
+        for key in ("won_count", "lost_count", "win_rate", "avg_cycle_days", "avg_won_amount"):
+            self.assertEqual(kpis[key], 0, key)
+        self.assertEqual((kpis["velocity_per_day"], kpis["conversion_rate"]), (0, 0))
+        self.assertEqual(kpis["opportunity_count"], 2)
+        for step in kpis["steps"]:
+            self.assertEqual(
+                (step["reached"], step["conversion_rate"], step["win_rate_from_step"]), (0, 0, 0)
+            )
+        # a period of strings covering today
+        today = fields.Date.to_string(fields.Date.today())
+        self.assertEqual(self._kpis(date_from=today, date_to=today)["won_count"], 1)
+        # filters: nobody of Bert's
+        kpis = self._kpis(user_ids=self.user_bert.ids)
+        self.assertEqual((kpis["opportunity_count"], kpis["won_count"]), (0, 0))
+        self.assertEqual(kpis["steps"][0]["reached"], 0)
+        kpis = self._kpis(team_ids=self.team_north.ids, department_ids=self.department.ids)
+        self.assertEqual(kpis["won_count"], 1)
+        self.assertEqual(kpis["steps"][0]["reached"], 5)
+        # a process without anything
+        empty = self._create_process("Empty", [(self.stage_lead_in, 0)])
+        kpis = self._kpis(empty)
+        self.assertEqual(kpis["win_rate"], 0)
+        self.assertEqual(kpis["steps"][0]["conversion_rate"], 0)
+
+    @users("sp_bert")
+    def test_record_rules(self):
+        """Bert (own opportunities only) sees none of Anna's figures."""
+        process = self.process_user.with_user(self.env.user)
+        kpis = process.get_kpis()[0]
+        self.assertEqual((kpis["opportunity_count"], kpis["won_count"]), (0, 0))
+        self.assertEqual(sum(step["reached"] for step in kpis["steps"]), 0)
+
+    def test_query_count_constant(self):
+        """get_kpis: the same queries for 5 opportunities as for 45."""
+        processes = self.process_user | self.process_team
+        processes.get_kpis()
+        self.env.invalidate_all()
+        with self.assertQueryCount(8):
+            processes.get_kpis()
+        self.env["crm.lead"].create(
+            [
+                {"name": f"More {i}", "type": "opportunity", "user_id": self.user_anna.id}
+                for i in range(40)
+            ]
+        ).write({"stage_id": self.stage_offer.id})
+        self.env.flush_all()
+        self.env.invalidate_all()
+        with self.assertQueryCount(8):
+            processes.get_kpis()
+
+    @warmup
+    @users("sp_anna")
+    def test_query_count_salesperson(self):
+        process = self.process_user.with_user(self.env.user)
+        with self.assertQueryCount(8):
+            process.get_kpis(team_ids=self.team_north.ids)
+
+
+@tagged("post_install", "-at_install")
+class TestSalesProcessCalibration(SalesProcessKpiCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.manager = new_test_user(
+            cls.env,
+            "sp_calibration_manager",
+            "sales_team.group_sale_manager",
+            company_id=cls.company.id,
+            company_ids=[Command.set(cls.company.ids)],
+        )
+
+    def test_observed_on_steps(self):
+        step_lead_in = self._step(self.process_user, self.stage_lead_in)
+        self.assertEqual(step_lead_in.observed_probability, 50)
+        self.assertEqual(step_lead_in.observed_sample, 2)
+        self.assertTrue(step_lead_in.observed_deviates, "0 % fixed, 50 % observed")
+        step_offer = self._step(self.process_user, self.stage_offer)
+        self.assertEqual((step_offer.observed_probability, step_offer.observed_sample), (100, 1))
+        step_meeting = self._step(self.process_team, self.stage_lead_in)
+        self.assertEqual(step_meeting.observed_sample, 0)
+        self.assertFalse(step_meeting.observed_deviates)
+
+    def test_apply_refused_below_threshold(self):
+        process = self.process_user.with_user(self.manager)
+        with self.assertRaisesRegex(UserError, "too few closed"):
+            process.action_apply_observed_probabilities()
+        self.assertEqual(self._step(self.process_user, self.stage_lead_in).probability, 0)
+        # salespeople may not even try
+        with self.assertRaises(AccessError):
+            self.process_user.with_user(self.user_anna).action_apply_observed_probabilities()
+
+    def test_apply(self):
+        """With a threshold of 1, each step gets its observed %: the open ones follow."""
+        self.env["ir.config_parameter"].set_param("crm_sales_process.calibration_min_sample", "1")
+        process = self.process_user.with_user(self.manager)
+        action = process.action_apply_observed_probabilities()
+        wizard = self.env[action["res_model"]].with_user(self.manager).browse(action["res_id"])
+        lines = {
+            line.step_id.stage_id: (line.current_probability, line.new_probability)
+            for line in wizard.line_ids
+        }
+        self.assertEqual(
+            lines,
+            {
+                self.stage_lead_in: (0, 50),
+                self.stage_meeting: (30, 50),
+                self.stage_offer: (60, 100),
+                self.stage_signed: (100, 100),
+            },
+        )
+        with Form(wizard) as form:
+            self.assertEqual(len(form.line_ids), 4)
+        wizard.action_apply()
+        self.assertEqual(
+            self.process_user._get_ordered_steps().mapped("probability"), [50, 50, 100, 100]
+        )
+        # open opportunities realigned: C on Meeting, E on Lead In
+        self.assertEqual(self.lead_c.probability, 50)
+        self.assertEqual(self.lead_e.probability, 50)
+        message = self.process_user.message_ids[0]
+        self.assertIn("Meeting", message.body)
+        self.assertIn("30 % → 50 %", message.body)
