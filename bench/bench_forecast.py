@@ -54,7 +54,10 @@ PROCESSES = [
     ),
     ("Bench Key Accounts", [("new", 10), ("demo", 50), ("negotiation", 75), ("won", 100)]),
 ]
-TARGETS = {"create": 1.10, "kanban": 1.05}
+TARGETS = {"create": 1.10, "kanban": 1.05, "import": 1.10, "move": 1.20}
+HISTORY_MARK = "crm_sales_process.bench_history"
+MOVE_COUNT = 10_000
+IMPORT_COUNT = 10_000
 
 
 def log(message):
@@ -223,6 +226,86 @@ def populate(env, leads, with_processes):
     env.cr.commit()
 
 
+def populate_history(env):
+    """Give the addon database's opportunities a past: 3 to 6 stays each (4.5 on average).
+
+    The opportunities were created today in one go (one stay each); for the KPIs they get
+    creation dates over the last 20 months and a path of stays ending on their current step
+    (the earlier steps in order, going back and forth between the first two when the path
+    is longer than the steps), closed at their closing date when lost or won. Plain SQL,
+    deterministic (ids drive the random numbers).
+    """
+    ICP = env["ir.config_parameter"]
+    if ICP.get_param(HISTORY_MARK) == ICP.get_param(BENCH_MARK):
+        return
+    start = time.perf_counter()
+    env.flush_all()
+    env.cr.execute(
+        """
+        UPDATE crm_lead
+           SET create_date = now() at time zone 'UTC'
+                             - ((id * 7919) % 600 + 20) * interval '1 day'
+         WHERE sales_process_id IS NOT NULL;
+        UPDATE crm_lead
+           SET date_closed = create_date + ((id * 104729) % 120 + 5) * interval '1 day'
+         WHERE sales_process_id IS NOT NULL AND won_status IN ('won', 'lost');
+        DELETE FROM crm_sales_process_history;
+        WITH ranks AS (
+            SELECT step.id, step.process_id,
+                   ROW_NUMBER() OVER (PARTITION BY step.process_id
+                                      ORDER BY step.sequence, step.id) AS rank
+              FROM crm_sales_process_step step
+        ), paths AS (
+            SELECT lead.id AS lead_id, lead.sales_process_id, lead.company_id, lead.user_id,
+                   lead.team_id, lead.department_id, lead.expected_revenue, lead.probability,
+                   lead.create_date AS created, lead.date_closed, lead.won_status,
+                   current.rank AS current_rank, 3 + lead.id % 4 AS stays
+              FROM crm_lead lead
+              JOIN ranks current ON current.id = lead.sales_process_step_id
+        ), stays AS (
+            SELECT paths.*, index,
+                   CASE WHEN current_rank - (stays - 1 - index) >= 1
+                        THEN current_rank - (stays - 1 - index)
+                        ELSE index % 2 + 1 END AS rank
+              FROM paths, generate_series(0, paths.stays - 1) AS index
+        ), timed AS (
+            SELECT stays.*, ranks.id AS step_id,
+                   created + index * ((lead_id % 9) + 2) * interval '1 day' AS date_in,
+                   CASE WHEN index < stays - 1
+                        THEN created + (index + 1) * ((lead_id % 9) + 2) * interval '1 day'
+                        WHEN won_status = 'pending' THEN NULL
+                        ELSE GREATEST(date_closed,
+                                      created + index * ((lead_id % 9) + 2) * interval '1 day')
+                   END AS date_out,
+                   LEAD(ranks.rank) OVER (PARTITION BY lead_id ORDER BY index) AS next_rank
+              FROM stays
+              JOIN ranks ON ranks.process_id = stays.sales_process_id
+                         AND ranks.rank = stays.rank
+        )
+        INSERT INTO crm_sales_process_history
+               (lead_id, process_id, step_id, company_id, user_id, team_id, department_id,
+                expected_revenue, probability, date_in, date_out, duration_days, exit_reason,
+                create_uid, create_date, write_uid, write_date)
+        SELECT lead_id, sales_process_id, step_id, company_id, user_id, team_id, department_id,
+               expected_revenue, probability, date_in, date_out,
+               COALESCE(EXTRACT(EPOCH FROM date_out - date_in) / 86400.0, 0),
+               CASE WHEN date_out IS NULL THEN NULL
+                    WHEN next_rank IS NULL AND won_status = 'lost' THEN 'lost'
+                    WHEN next_rank IS NULL THEN NULL
+                    WHEN next_rank > rank THEN 'forward'
+                    ELSE 'backward' END,
+               1, now() at time zone 'UTC', 1, now() at time zone 'UTC'
+          FROM timed;
+        ANALYZE crm_sales_process_history;
+        """
+    )
+    env.cr.execute("SELECT COUNT(*), COUNT(DISTINCT lead_id) FROM crm_sales_process_history")
+    stays, leads = env.cr.fetchone()
+    ICP.set_param(HISTORY_MARK, ICP.get_param(BENCH_MARK))
+    env.cr.commit()
+    log(f"history: {stays} stays of {leads} opportunities ({time.perf_counter() - start:.0f} s)")
+
+
 # ----------------------------------------------------------------------
 # Measurements
 # ----------------------------------------------------------------------
@@ -359,10 +442,26 @@ def run_benchmarks(stock, proc, runs, create_runs, with_xlsx, only=None):
     stock_admin, proc_admin = admin_env(stock), admin_env(proc)
     if only is None or "create" in only:
         bench_create(results, stock, proc, stock_admin, proc_admin, create_runs)
+    if only is None or "import" in only:
+        bench_import(results, stock, proc, stock_admin, proc_admin, create_runs)
+    if only is None or "move" in only:
+        bench_move(results, stock_admin, proc_admin, create_runs)
     if only is None or "kanban" in only:
         bench_kanban(results, proc, stock_admin, proc_admin, runs)
     if only is None or "forecast" in only:
         bench_forecast(results, proc, stock_admin, proc_admin, runs, with_xlsx)
+    if only is None or "kpis" in only:
+        log("get_kpis")
+        processes = proc_admin["crm.sales.process"].search([])
+        year_ago = date.today() - timedelta(days=365)
+        results["kpis"] = [
+            Result(note="n/a"),
+            measure(proc_admin, processes.get_kpis, runs),
+        ]
+        results["kpis_period"] = [
+            Result(note="n/a"),
+            measure(proc_admin, lambda: processes.get_kpis(date_from=year_ago), runs),
+        ]
     if only is None or "in_use" in only:
         log("in-use counts")
         processes = proc_admin["crm.sales.process"].search([])
@@ -390,6 +489,61 @@ def bench_create(results, stock, proc, stock_admin, proc_admin, create_runs):
         create_runs,
         warmup=False,
     )
+
+
+def bench_import(results, stock, proc, stock_admin, proc_admin, create_runs):
+    """10,000 opportunities created as an import does: process, stage and probability given."""
+    log("import-like create of 10,000 opportunities")
+    values = []
+    for env, with_processes in ((stock, False), (proc, True)):
+        users, teams, _departments, stages, processes = setup_master_data(env, with_processes)
+        rng = random.Random(11)
+        first = int(env["ir.config_parameter"].get_param(BENCH_MARK) or 0)
+        values.append(
+            [
+                lead_values(index, rng, users, teams, stages, processes, date(2026, 1, 1))
+                for index in range(first, first + IMPORT_COUNT)
+            ]
+        )
+    for env, vals in ((stock_admin, values[0]), (proc_admin, values[1])):
+        env["crm.lead"].create(vals[:1000])  # short warm-up instead of a full round
+        env.cr.rollback()
+    no_memory = {"rollback": True, "memory": False}
+    results["import"] = alternate(
+        [
+            (stock_admin, lambda: stock_admin["crm.lead"].create(values[0]), no_memory),
+            (proc_admin, lambda: proc_admin["crm.lead"].create(values[1]), no_memory),
+        ],
+        create_runs,
+        warmup=False,
+    )
+
+
+def move_leads(env):
+    """Up to 10,000 open opportunities on stage "new" whose process has a "proposition" step
+    (every process but Key Accounts: index % 4 != 3), the same ones in both databases."""
+    stages = get_stages(env)
+    leads = env["crm.lead"].search(
+        [("stage_id", "=", stages["new"].id), ("type", "=", "opportunity")], order="id"
+    )
+    leads = leads.filtered(lambda lead: int(lead.name.rsplit(" ", 1)[1]) % 4 != 3)
+    return leads[:MOVE_COUNT], stages["proposition"]
+
+
+def bench_move(results, stock_admin, proc_admin, runs):
+    """One write moving 10,000 opportunities to another stage (with history in the addon)."""
+    log("bulk stage move of 10,000 opportunities")
+    calls = []
+    for env in (stock_admin, proc_admin):
+        leads, stage = move_leads(env)
+        ids = leads.ids
+        log(f"{env.cr.dbname}: moving {len(ids)} opportunities")
+
+        def call(env=env, ids=ids, stage=stage):
+            env["crm.lead"].browse(ids).write({"stage_id": stage.id})
+
+        calls.append((env, call, {"rollback": True, "memory": False}))
+    results["move"] = alternate(calls, runs)
 
 
 def bench_kanban(results, proc, stock_admin, proc_admin, runs):
@@ -442,11 +596,15 @@ def bench_forecast(results, proc, stock_admin, proc_admin, runs, with_xlsx):
 
 LABELS = {
     "create": "bulk create 10,000 opportunities",
+    "import": "import-like create 10,000 (process/stage/%)",
+    "move": "bulk stage move of 10,000 opportunities",
     "kanban": "pipeline kanban web_read_group",
     "kanban_process": "pipeline kanban, one process filter",
     "forecast": "forecast figures (3 groupings + total)",
     "forecast_pdf": "forecast PDF data (summary, no details)",
     "forecast_xlsx": "forecast XLSX, every opportunity (1 run)",
+    "kpis": "get_kpis, all processes, all time",
+    "kpis_period": "get_kpis, all processes, last 12 months",
     "in_use": "in-use counts (opportunity_count, all)",
 }
 
@@ -489,7 +647,7 @@ def print_table(results, leads, runs, create_runs):
             limit = TARGETS[key]
             verdict = "OK" if ratio and addon.median / stock.median <= limit else "MISS"
             target = f"<= {limit:.2f}x {verdict}"
-        elif key in ("forecast", "forecast_pdf"):
+        elif key in ("forecast", "forecast_pdf", "kpis", "kpis_period"):
             target = f"< 1 s {'OK' if addon.median < 1 else 'MISS'}"
         if stock.note == "n/a":
             stock_cells = ("n/a", "", "")
@@ -525,7 +683,7 @@ def main():
     parser.add_argument(
         "--only",
         default=os.environ.get("BENCH_ONLY", ""),
-        help="comma-separated subset of: create, kanban, forecast, in_use",
+        help="comma-separated subset of: create, import, move, kanban, forecast, kpis, in_use",
     )
     args = parser.parse_args()
     config.parse_config(
@@ -541,6 +699,7 @@ def main():
     try:
         populate(stock, args.leads, with_processes=False)
         populate(proc, args.leads, with_processes=True)
+        populate_history(proc)
         only = {name.strip() for name in args.only.split(",") if name.strip()} or None
         results = run_benchmarks(
             stock, proc, args.runs, args.create_runs, not args.no_xlsx, only=only

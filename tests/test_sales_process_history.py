@@ -2,7 +2,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from datetime import timedelta
 
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, ValidationError
 from odoo.fields import Command
 from odoo.tests import new_test_user, tagged
 
@@ -337,3 +337,47 @@ class TestSalesProcessHistoryBackfill(SalesProcessHistoryCommon):
         self.assertFalse(stays[2].date_out)
         # running it again adds nothing
         self.assertEqual(History._rebuild_from_tracking(), 0)
+
+
+@tagged("post_install", "-at_install")
+class TestSalesProcessImportCreate(SalesProcessHistoryCommon):
+    """Creating opportunities the way an import does: process, stage and probability given."""
+
+    def test_import_values(self):
+        vals = {
+            "name": "Imported",
+            "type": "opportunity",
+            "user_id": self.user_bert.id,
+            "sales_process_id": self.process_user.id,
+            "stage_id": self.stage_offer.id,
+            "probability": 60,
+        }
+        Lead = self.env["crm.lead"]
+        leads = Lead.create([vals, dict(vals, active=False, probability=0)])
+        self.assertEqual(leads[0].automated_probability, 60)
+        self.assertTrue(leads[0].is_automated_probability)
+        self.assertEqual(
+            leads[0].sales_process_step_id, self._step(self.process_user, self.stage_offer)
+        )
+        self.assertEqual(leads[1].won_status, "lost")
+        self.assertEqual(
+            [self._stays(lead) for lead in leads],
+            [
+                [(self._step(self.process_user, self.stage_offer), False, True)],
+                [(self._step(self.process_user, self.stage_offer), "lost", False)],
+            ],
+        )
+        with self.assertRaises(ValidationError):
+            Lead.create(dict(vals, probability=55))
+
+    def test_company_consistency(self):
+        """A process of another company is refused, on creation and later."""
+        with self.assertRaises(ValidationError):
+            self._create_lead(
+                self.user_dina,
+                company_id=self.company_other.id,
+                sales_process_id=self.process_user.id,
+            )
+        lead = self._create_lead(self.user_dina, team_id=False)
+        with self.assertRaises(ValidationError):
+            lead.sales_process_id = self.process_other
