@@ -193,6 +193,8 @@ class CrmSalesProcessAnalysis(models.AbstractModel):
             {
                 "process_id": process.id,
                 "name": process.display_name,
+                # Amounts are in the currency of the process's company
+                "currency_id": process.company_id.currency_id.id,
                 "steps": steps,
                 "won_lost_label": self.env._(
                     "%(won)s won, %(lost)s lost",
@@ -283,6 +285,7 @@ class CrmSalesProcessAnalysis(models.AbstractModel):
         output = io.BytesIO()
         workbook = xlsxwriter.Workbook(output, {"in_memory": True})
         currency = self.env["res.currency"].browse(analysis["currency_id"])
+        # Company currency precision (processes of other currencies rarely differ)
         digits = currency.decimal_places
         money_format = "#,##0" + ("." + "0" * digits if digits else "")
         styles = {
@@ -297,30 +300,30 @@ class CrmSalesProcessAnalysis(models.AbstractModel):
             "percent": workbook.add_format({"num_format": "0.0"}),
             "deviates": workbook.add_format({"num_format": "0.0", "bg_color": "#FCE8B2"}),
         }
-        self._write_xlsx_kpis(workbook, styles, analysis, currency)
+        self._write_xlsx_kpis(workbook, styles, analysis)
         self._write_xlsx_steps(workbook, styles, analysis)
         workbook.close()
         return output.getvalue()
 
     @api.model
-    def _get_kpi_columns(self, currency):
+    def _get_kpi_columns(self):
         """(key, header, style) of the KPI sheet's columns after the process name."""
         _ = self.env._
         return [
             ("win_rate", _("Win Rate (%)"), "percent"),
             ("avg_cycle_days", _("Sales Cycle (days)"), "number"),
-            ("avg_won_amount", _("Average Deal (%s)", currency.name), "money"),
-            ("velocity_per_day", _("Velocity per Day (%s)", currency.name), "money"),
+            ("avg_won_amount", _("Average Deal"), "money"),
+            ("velocity_per_day", _("Velocity per Day"), "money"),
             ("conversion_rate", _("Conversion (%)"), "percent"),
             ("opportunity_count", _("Open Opportunities"), "integer"),
-            ("pipeline_value", _("Pipeline (%s)", currency.name), "money"),
-            ("weighted_value", _("Weighted Pipeline (%s)", currency.name), "money"),
+            ("pipeline_value", _("Pipeline"), "money"),
+            ("weighted_value", _("Weighted Pipeline"), "money"),
             ("won_count", _("Won"), "integer"),
             ("lost_count", _("Lost"), "integer"),
         ]
 
     @api.model
-    def _write_xlsx_kpis(self, workbook, styles, analysis, currency):
+    def _write_xlsx_kpis(self, workbook, styles, analysis):
         sheet = workbook.add_worksheet(xlsx_sheet_name(self.env._("KPIs")))
         sheet.write(0, 0, self.env._("Sales Process Analysis"), styles["title"])
         row = 2
@@ -329,18 +332,22 @@ class CrmSalesProcessAnalysis(models.AbstractModel):
             sheet.write(row, 1, value)
             row += 1
         row += 1
-        columns = self._get_kpi_columns(currency)
+        columns = self._get_kpi_columns()
         sheet.set_column(0, 0, 34)
-        sheet.set_column(1, len(columns), 16)
+        sheet.set_column(1, len(columns) + 1, 16)
         header_row = row
-        sheet.write_row(
-            row, 0, [self.env._("Sales Process"), *(c[1] for c in columns)], styles["header"]
+        headers = [self.env._("Sales Process"), *(c[1] for c in columns), self.env._("Currency")]
+        sheet.write_row(row, 0, headers, styles["header"])
+        currencies = self.env["res.currency"].browse(
+            {process["currency_id"] for process in analysis["processes"]}
         )
         for process in analysis["processes"]:
             row += 1
             sheet.write(row, 0, process["name"])
             for col, (key, _label, style) in enumerate(columns, start=1):
                 sheet.write_number(row, col, process[key], styles[style])
+            currency = currencies.filtered(lambda c, p=process: c.id == p["currency_id"])
+            sheet.write(row, len(columns) + 1, currency.name)
         sheet.freeze_panes(header_row + 1, 1)
 
     @api.model

@@ -31,4 +31,10 @@ class ReportCrmSalesProcessAnalysis(models.AbstractModel):
             "docs": processes,
             "analysis": analysis,
             "currency": self.env["res.currency"].browse(analysis["currency_id"]),
+            "currencies": {
+                currency.id: currency
+                for currency in self.env["res.currency"].browse(
+                    {process["currency_id"] for process in analysis["processes"]}
+                )
+            },
         }

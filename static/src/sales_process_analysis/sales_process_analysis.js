@@ -144,7 +144,7 @@ export class SalesProcessAnalysis extends Component {
 
     getTiles(process) {
         const money = (value) =>
-            formatMonetary(value, { currencyId: this.state.analysis.currency_id, digits: [16, 0] });
+            formatMonetary(value, { currencyId: process.currency_id, digits: [16, 0] });
         const days = (value) =>
             _t("%(days)s days", { days: formatFloat(value, { digits: [16, 1] }) });
         return [
