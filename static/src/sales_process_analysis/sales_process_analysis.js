@@ -15,7 +15,7 @@ import { formatPercent, SalesProcessFunnel } from "./sales_process_funnel";
 const { DateTime } = luxon;
 const MODEL = "crm.sales.process.analysis";
 
-/** Period choices: [key, label, start of the period (today excluded from "months")]. */
+/** Period choices: [key, label, first day of the period (null: open)]; they end today. */
 function getPeriods() {
     const today = DateTime.local().startOf("day");
     return [
