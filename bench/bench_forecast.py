@@ -256,7 +256,7 @@ def populate_history(env):
                                       ORDER BY step.sequence, step.id) AS rank
               FROM crm_sales_process_step step
         ), paths AS (
-            SELECT lead.id AS lead_id, lead.sales_process_id, lead.company_id, lead.user_id,
+            SELECT lead.id AS lead_id, lead.sales_process_id, lead.user_id,
                    lead.team_id, lead.department_id, lead.expected_revenue, lead.probability,
                    lead.create_date AS created, lead.date_closed, lead.won_status,
                    current.rank AS current_rank, 3 + lead.id % 4 AS stays
@@ -283,10 +283,10 @@ def populate_history(env):
                          AND ranks.rank = stays.rank
         )
         INSERT INTO crm_sales_process_history
-               (lead_id, process_id, step_id, company_id, user_id, team_id, department_id,
+               (lead_id, process_id, step_id, user_id, team_id, department_id,
                 expected_revenue, probability, date_in, date_out, duration_days, exit_reason,
                 create_uid, create_date, write_uid, write_date)
-        SELECT lead_id, sales_process_id, step_id, company_id, user_id, team_id, department_id,
+        SELECT lead_id, sales_process_id, step_id, user_id, team_id, department_id,
                expected_revenue, probability, date_in, date_out,
                COALESCE(EXTRACT(EPOCH FROM date_out - date_in) / 86400.0, 0),
                CASE WHEN date_out IS NULL THEN NULL

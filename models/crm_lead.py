@@ -104,8 +104,11 @@ class CrmLead(models.Model):
             for step in process.step_ids
         }
         no_step = self.env["crm.sales.process.step"]
-        for lead in self:
-            lead.sales_process_step_id = steps.get((lead.sales_process_id, lead.stage_id), no_step)
+        groups = self.grouped(
+            lambda lead: steps.get((lead.sales_process_id, lead.stage_id), no_step)
+        )
+        for step, leads in groups.items():
+            leads.sales_process_step_id = step
 
     @api.depends(
         "sales_process_step_id.probability",
@@ -128,9 +131,8 @@ class CrmLead(models.Model):
 
     @api.depends("sales_process_step_id.probability")
     def _compute_sales_process_percentage(self):
-        for lead in self:
-            step = lead.sales_process_step_id
-            lead.sales_process_percentage = step and f"{format_percentage(step.probability)} %"
+        for step, leads in self.grouped("sales_process_step_id").items():
+            leads.sales_process_percentage = step and f"{format_percentage(step.probability)} %"
 
     @api.depends_context("uid", "company")
     @api.depends("sales_process_id")
@@ -165,11 +167,10 @@ class CrmLead(models.Model):
             return super()._compute_probabilities()
         if self - process_leads:
             super(CrmLead, self - process_leads)._compute_probabilities()
-        for lead in process_leads:
-            probability = lead.sales_process_step_id.probability
-            lead.automated_probability = probability
-            if lead.active:
-                lead.probability = probability
+        # per step, not per lead: bulk moves compute thousands at once
+        for step, leads in process_leads.grouped("sales_process_step_id").items():
+            leads.automated_probability = step.probability
+            leads.filtered("active").probability = step.probability
 
     def _compute_stage_id(self):
         """A lead following a process stays on a step of it; the others as in stock Odoo."""
@@ -600,13 +601,12 @@ class CrmLead(models.Model):
                  RETURNING stay.lead_id
                 )
                 INSERT INTO crm_sales_process_history
-                       (lead_id, process_id, step_id, company_id, user_id, team_id,
+                       (lead_id, process_id, step_id, user_id, team_id,
                         department_id, expected_revenue, probability, date_in, date_out,
                         duration_days, exit_reason,
                         create_uid, create_date, write_uid, write_date)
                 SELECT lead.id, lead.sales_process_id, lead.sales_process_step_id,
-                       COALESCE(lead.company_id, process.company_id), lead.user_id,
-                       lead.team_id, lead.department_id, lead.expected_revenue,
+                       lead.user_id, lead.team_id, lead.department_id, lead.expected_revenue,
                        lead.probability, %(now)s,
                        CASE WHEN lead.active THEN NULL ELSE %(now)s END,
                        0.0,
@@ -615,7 +615,6 @@ class CrmLead(models.Model):
                             ELSE 'archived' END,
                        %(uid)s, %(now)s, %(uid)s, %(now)s
                   FROM crm_lead lead
-                  JOIN crm_sales_process process ON process.id = lead.sales_process_id
                  WHERE lead.id = ANY(%(ids)s)
                    AND lead.sales_process_step_id IS NOT NULL
                    AND (lead.active OR NOT EXISTS (

@@ -84,7 +84,9 @@ class CrmSalesProcessHistory(models.Model):
         currency_field="company_currency", readonly=True, aggregator="sum"
     )
     probability = fields.Float(readonly=True, aggregator="avg", digits=(5, 2))
-    company_id = fields.Many2one("res.company", required=True, readonly=True)
+    # For the multi-company rule: the process's company, which is its opportunities' too.
+    # Not stored: a stored one would cost a foreign-key check per stay on bulk moves.
+    company_id = fields.Many2one(related="process_id.company_id")
     company_currency = fields.Many2one(
         "res.currency", related="company_id.currency_id", string="Currency"
     )
@@ -160,7 +162,7 @@ class CrmSalesProcessHistory(models.Model):
                 SELECT lead.id, lead.sales_process_id, lead.stage_id, lead.active,
                        lead.probability, lead.create_date,
                        COALESCE(lead.date_closed, lead.write_date, lead.create_date),
-                       COALESCE(lead.company_id, process.company_id), lead.user_id,
+                       lead.user_id,
                        lead.team_id, lead.department_id, lead.expected_revenue
                   FROM crm_lead lead
                   JOIN crm_sales_process process ON process.id = lead.sales_process_id
@@ -216,15 +218,15 @@ class CrmSalesProcessHistory(models.Model):
                 SQL(
                     """
                     INSERT INTO crm_sales_process_history
-                           (lead_id, process_id, step_id, company_id, user_id, team_id,
+                           (lead_id, process_id, step_id, user_id, team_id,
                             department_id, expected_revenue, probability, date_in, date_out,
                             duration_days, exit_reason,
                             create_uid, create_date, write_uid, write_date)
                     SELECT *, %(uid)s, %(now)s, %(uid)s, %(now)s
                       FROM unnest(%(c0)s::int[], %(c1)s::int[], %(c2)s::int[], %(c3)s::int[],
-                                  %(c4)s::int[], %(c5)s::int[], %(c6)s::int[],
-                                  %(c7)s::numeric[], %(c8)s::float8[], %(c9)s::timestamp[],
-                                  %(c10)s::timestamp[], %(c11)s::numeric[], %(c12)s::varchar[])
+                                  %(c4)s::int[], %(c5)s::int[], %(c6)s::numeric[],
+                                  %(c7)s::float8[], %(c8)s::timestamp[], %(c9)s::timestamp[],
+                                  %(c10)s::numeric[], %(c11)s::varchar[])
                     """,
                     uid=env.uid,
                     now=cr.now(),
@@ -245,7 +247,6 @@ class CrmSalesProcessHistory(models.Model):
             probability,
             create_date,
             close_date,
-            company_id,
             user_id,
             team_id,
             department_id,
@@ -279,7 +280,6 @@ class CrmSalesProcessHistory(models.Model):
                     lead_id,
                     process_id,
                     step_id,
-                    company_id,
                     user_id,
                     team_id,
                     department_id,

@@ -78,7 +78,8 @@ class CrmSalesProcessStep(models.Model):
     @api.depends("probability", "process_id")
     def _compute_observed_probability(self):
         """Win rate from the step over the calibration window (one get_kpis for all)."""
-        processes = self.process_id.filtered("id")
+        # _origin: in the process form (onchange) steps and process are new records
+        processes = self.process_id._origin.filtered("id")
         figures = {}
         if processes:
             date_from = processes._get_calibration_date_from()

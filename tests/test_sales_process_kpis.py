@@ -300,3 +300,12 @@ class TestSalesProcessCalibration(SalesProcessKpiCommon):
         message = self.process_user.message_ids[0]
         self.assertIn("Meeting", message.body)
         self.assertIn("30 % → 50 %", message.body)
+
+    def test_observed_in_process_form(self):
+        """The Steps tab keeps the observed figures while the manager edits the process."""
+        with Form(self.process_user.with_user(self.manager)) as form:
+            with form.step_ids.edit(0) as step:
+                self.assertEqual(step.observed_probability, 50)
+                self.assertEqual(step.observed_sample, 2)
+                step.probability = 5
+                self.assertTrue(step.observed_deviates)
