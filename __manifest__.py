@@ -24,10 +24,13 @@
         "views/crm_sales_process_step_views.xml",
         "views/crm_sales_process_views.xml",
         "views/crm_lead_views.xml",
+        "views/crm_sales_process_analysis_views.xml",
         "report/crm_sales_process_reports.xml",
         "report/crm_sales_process_templates.xml",
         "report/crm_sales_forecast_reports.xml",
         "report/crm_sales_forecast_templates.xml",
+        "report/crm_sales_process_analysis_reports.xml",
+        "report/crm_sales_process_analysis_templates.xml",
         "wizards/crm_sales_forecast_wizard_views.xml",
         "wizards/crm_sales_process_calibration_wizard_views.xml",
         "views/crm_lead_forecast_views.xml",
@@ -36,9 +39,13 @@
     "demo": [
         "demo/crm_sales_process_demo.xml",
         "demo/crm_sales_process_step_activity_demo.xml",
+        "demo/crm_sales_process_history_demo.xml",
     ],
     "post_init_hook": "post_init_hook",
     "assets": {
+        "web.assets_backend": [
+            "crm_sales_process/static/src/sales_process_analysis/*",
+        ],
         "web.assets_tests": [
             "crm_sales_process/static/tests/tours/*.js",
         ],

@@ -4,3 +4,4 @@ from . import crm_sales_process_step_activity
 from . import mail_activity
 from . import crm_sales_process_history
 from . import crm_lead
+from . import crm_sales_process_analysis

@@ -10,3 +10,5 @@ from . import test_multi_company
 from . import test_step_playbook
 from . import test_sales_process_history
 from . import test_sales_process_kpis
+from . import test_sales_process_analysis
+from . import test_sales_process_analysis_ui
