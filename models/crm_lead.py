@@ -487,8 +487,12 @@ class CrmLead(models.Model):
                     )
                 )
             won_stages[lead] = won_steps[0].stage_id
+        groups = process_leads.grouped(won_stages.get)
+        # Exit criteria first: a refused lost lead must not be left restored but not won
+        for stage, leads in groups.items():
+            leads._check_sales_process_move({"stage_id": stage.id})
         process_leads.action_unarchive()
-        for stage, leads in process_leads.grouped(won_stages.get).items():
+        for stage, leads in groups.items():
             leads.write({"stage_id": stage.id, "probability": 100})
         return True
 
@@ -497,6 +501,15 @@ class CrmLead(models.Model):
         return super(
             CrmLead, self.with_context(crm_sales_process_history_lost=True)
         ).action_set_lost(**additional_values)
+
+    def action_view_sales_process_history(self):
+        """The opportunity's stays in the steps of its processes, latest first."""
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "crm_sales_process.crm_sales_process_history_action"
+        )
+        action["domain"] = [("lead_id", "=", self.id)]
+        return action
 
     def action_set_automated_probability(self):
         """For a lead following a process the "automated" probability is its step's."""
@@ -1186,8 +1199,17 @@ class CrmLead(models.Model):
         res_model_id = self.env["ir.model"]._get_id(self._name)
         today = fields.Date.context_today(self)
         vals_list = []
+        # One statement for all: each lead gets its own date, a write() per lead otherwise
+        self.flush_model(["date_last_stage_update"])
+        self.env.cr.execute(
+            SQL(
+                "UPDATE crm_lead SET sales_process_stall_reminded = "
+                "COALESCE(date_last_stage_update, create_date) WHERE id = ANY(%s)",
+                leads.ids,
+            )
+        )
+        leads.invalidate_recordset(["sales_process_stall_reminded"])
         for lead in leads:
-            lead.sales_process_stall_reminded = lead.date_last_stage_update or lead.create_date
             if lead.id in reminded:
                 continue
             vals_list.append(

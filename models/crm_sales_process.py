@@ -14,6 +14,7 @@ from odoo.tools import SQL, float_compare, ormcache
 
 from .tools import (
     NAME_INITIALS,
+    format_percentage,
     name_initial,
     user_initials,
     wildcard_domain,
@@ -349,6 +350,24 @@ class CrmSalesProcess(models.Model):
                     count=len(leads),
                 )
             raise UserError(message)
+        # Processes opportunities have left (changed process) still hold their step history
+        history = (
+            self.env["crm.sales.process.history"]
+            .sudo()
+            ._read_group(
+                [("process_id", "in", self.ids)], ["process_id"], ["lead_id:count_distinct"]
+            )
+        )
+        for process, count in history:
+            raise UserError(
+                self.env._(
+                    "Sales process “%(process)s” cannot be deleted: the step history of "
+                    "%(count)s opportunities refers to it, and the figures of the Sales Process "
+                    "Analysis would be lost. Archive it instead. Nothing was deleted.",
+                    process=process.name,
+                    count=count,
+                )
+            )
 
     def copy_data(self, default=None):
         vals_list = super().copy_data(default=default)
@@ -856,17 +875,23 @@ class CrmSalesProcess(models.Model):
                 )
             )
 
-    def _apply_observed_percentages(self):
+    def _apply_observed_percentages(self, percentages=None):
         """Set each step's percentage to the observed one and log it in the chatter.
 
-        The step write realigns the open opportunities on the steps.
+        ``percentages`` ({step: new percentage}) are the values the user confirmed; without
+        them the observed ones are read now. The step write realigns the open opportunities.
         """
         self.ensure_one()
         self._check_calibration_sample()
+        if percentages is None:
+            percentages = {
+                step: observed
+                for step, _current, observed, _sample in self._get_observed_percentages()
+            }
         changes = [
-            (step, current, observed)
-            for step, current, observed, _sample in self._get_observed_percentages()
-            if float_compare(current, observed, precision_digits=2)
+            (step, step.probability, observed)
+            for step, observed in percentages.items()
+            if float_compare(step.probability, observed, precision_digits=2)
         ]
         if not changes:
             return False
@@ -877,8 +902,8 @@ class CrmSalesProcess(models.Model):
             % self.env._(
                 "%(step)s: %(old)s %% → %(new)s %%",
                 step=step.name,
-                old=f"{round(current, 2):g}",
-                new=f"{round(observed, 2):g}",
+                old=format_percentage(self.env, current),
+                new=format_percentage(self.env, observed),
             )
             for step, current, observed in changes
         )

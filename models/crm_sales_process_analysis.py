@@ -225,6 +225,7 @@ class CrmSalesProcessAnalysis(models.AbstractModel):
                 "name": step.name,
                 "is_won": step.is_won,
                 "probability": step.probability,
+                "probability_label": step._get_probability_label(),
                 "observed_probability": observed,
                 "observed_sample": sample,
                 # Observed and fixed % more than 10 points apart (the step's own rule)
@@ -448,7 +449,6 @@ class CrmSalesProcessAnalysis(models.AbstractModel):
                         "department_id": lead.department_id.id,
                         "expected_revenue": lead.expected_revenue,
                         "probability": step.probability,
-                        "company_id": (lead.company_id or step.process_id.company_id).id,
                     }
                 )
             if date_closed is None and lead.won_status == "won":
@@ -472,4 +472,14 @@ class CrmSalesProcessAnalysis(models.AbstractModel):
         Lead.invalidate_model(fnames)
         # Stored figures derived from these dates (days to assign, days to close)
         leads.modified(fnames)
+        # Closed opportunities were created on their last step, which scheduled its key
+        # activities: a deal closed months ago has nothing left to do.
+        closed = leads.filtered(lambda lead: not lead.active or lead.won_status == "won")
+        self.env["mail.activity"].sudo().search(
+            [
+                ("res_model", "=", "crm.lead"),
+                ("res_id", "in", closed.ids),
+                ("sales_process_step_activity_id", "!=", False),
+            ]
+        ).unlink()
         self.env.flush_all()

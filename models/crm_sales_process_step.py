@@ -266,6 +266,24 @@ class CrmSalesProcessStep(models.Model):
                 "another step first. Nothing was deleted."
             )
         )
+        # The step history is what the KPIs and the calibration read: deleting a step would
+        # silently delete the stays of every opportunity that went through it.
+        history = (
+            self.env["crm.sales.process.history"]
+            .sudo()
+            ._read_group([("step_id", "in", self.ids)], ["step_id"], ["lead_id:count_distinct"])
+        )
+        for step, count in history:
+            raise UserError(
+                self.env._(
+                    "Step “%(step)s” of sales process “%(process)s” cannot be deleted: "
+                    "%(count)s opportunities went through it, and their step history would be "
+                    "lost. Archive the process and create a new one instead. Nothing was deleted.",
+                    step=step.name,
+                    process=step.process_id.name,
+                    count=count,
+                )
+            )
 
     def unlink(self):
         result = super().unlink()

@@ -6,7 +6,7 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.fields import Command
 from odoo.tests import Form, HttpCase, tagged
 
-from .common_lead import SalesProcessLeadCommon
+from .common import SalesProcessLeadCommon
 
 
 @tagged("post_install", "-at_install")

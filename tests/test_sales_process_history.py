@@ -2,11 +2,11 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from datetime import timedelta
 
-from odoo.exceptions import AccessError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.fields import Command
 from odoo.tests import new_test_user, tagged
 
-from .common_lead import SalesProcessLeadCommon
+from .common import SalesProcessLeadCommon
 
 
 class SalesProcessHistoryCommon(SalesProcessLeadCommon):
@@ -65,6 +65,15 @@ class TestSalesProcessHistory(SalesProcessHistoryCommon):
         )
         stay = lead.sales_process_history_ids.sorted("id")[-1]
         self.assertEqual(stay.probability, 30, "entry probability is the step's")
+
+    def test_history_button(self):
+        """The opportunity's Step History button lists its stays, for its salesperson too."""
+        lead = self._create_lead(self.user_anna)
+        lead.stage_id = self.stage_meeting
+        action = lead.with_user(self.user_anna).action_view_sales_process_history()
+        stays = self.env[action["res_model"]].with_user(self.user_anna).search(action["domain"])
+        self.assertEqual(stays, lead.sales_process_history_ids)
+        self.assertEqual(len(stays), 2)
 
     def test_step_path_writes_stay(self):
         """Clicking a step of the form's path moves the stage: a stay too."""
@@ -125,6 +134,22 @@ class TestSalesProcessHistory(SalesProcessHistoryCommon):
         # leaving the processes altogether closes the stay, opens none
         lead.sales_process_id = False
         self.assertEqual(self._stays(lead)[-1], (stays[-1].step_id, "process_change", False))
+
+    def test_history_not_deleted_with_step_or_process(self):
+        """A step or process opportunities went through keeps their history: deleting it is
+        refused (archive the process instead), and nothing is deleted."""
+        lead = self._create_lead(self.user_anna)
+        lead.stage_id = self.stage_meeting
+        lead.sales_process_id = self.process_team  # no opportunity left on process_user
+        lead_in = self._step(self.process_user, self.stage_lead_in)
+        with self.assertRaisesRegex(UserError, "1 opportunities went through it"):
+            lead_in.unlink()
+        with self.assertRaisesRegex(UserError, "step history of 1 opportunities"):
+            self.process_user.unlink()
+        self.assertTrue(lead_in.exists())
+        self.assertEqual(len(self._stays(lead)), 3)
+        self.process_user.action_archive()
+        self.assertEqual(len(self._stays(lead)), 3)
 
     def test_no_history_without_process(self):
         lead = self._create_lead(self.user_dina, sales_process_id=False)

@@ -9,7 +9,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.fields import Command
 from odoo.tests import Form, new_test_user, tagged, users, warmup
 
-from .common_lead import SalesProcessLeadCommon
+from .common import SalesProcessLeadCommon
 
 STEP_KEYS = {
     "step_id",
@@ -300,6 +300,17 @@ class TestSalesProcessCalibration(SalesProcessKpiCommon):
         message = self.process_user.message_ids[0]
         self.assertIn("Meeting", message.body)
         self.assertIn("30 % → 50 %", message.body)
+
+    def test_apply_confirmed_values(self):
+        """The wizard applies the percentages it showed, even if an opportunity closed since."""
+        self.env["ir.config_parameter"].set_param("crm_sales_process.calibration_min_sample", "1")
+        process = self.process_user.with_user(self.manager)
+        action = process.action_apply_observed_probabilities()
+        wizard = self.env[action["res_model"]].with_user(self.manager).browse(action["res_id"])
+        shown = wizard.line_ids.mapped("new_probability")
+        self.lead_c.action_set_lost()  # changes the observed figures after the wizard opened
+        wizard.action_apply()
+        self.assertEqual(self.process_user._get_ordered_steps().mapped("probability"), shown)
 
     def test_observed_in_process_form(self):
         """The Steps tab keeps the observed figures while the manager edits the process."""

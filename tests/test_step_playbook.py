@@ -13,11 +13,12 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.fields import Command
 from odoo.tests import Form, HttpCase, tagged
 
-from .common_lead import SalesProcessLeadCommon
+from .common import SalesProcessLeadCommon
 
 # Queries of moving 10,000 opportunities into a step with 3 key activities (see
-# test_bulk_move_query_count): 300 + 100 INSERT batches, 100 + 10 of stock's own move, 28 others.
-QUERIES_10000_MOVE = 538
+# test_bulk_move_query_count): 300 + 100 INSERT batches, 100 + 10 of stock's own move, 28 others,
+# 1 for the step history.
+QUERIES_10000_MOVE = 539
 
 
 class StepPlaybookCommon(SalesProcessLeadCommon):
@@ -364,6 +365,15 @@ class TestExitCriteria(StepPlaybookCommon):
         lead.write({"stage_id": self.stage_meeting.id})
         lead.action_set_lost()
         self.assertEqual(lead.won_status, "lost")
+        # won straight from lost, refused before anything is written: a caller catching the
+        # error (no savepoint, unlike assertRaises) still has a lost opportunity
+        refused = False
+        try:
+            lead.action_set_won()
+        except UserError:
+            refused = True
+        self.assertTrue(refused)
+        self.assertEqual((lead.won_status, lead.active), ("lost", False))
         lead.action_restore()
         with self.assertRaisesRegex(UserError, "Expected Revenue"):
             lead.action_set_won()

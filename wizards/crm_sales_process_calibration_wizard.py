@@ -43,7 +43,9 @@ class CrmSalesProcessCalibrationWizard(models.TransientModel):
 
     def action_apply(self):
         self.ensure_one()
-        self.process_id._apply_observed_percentages()
+        self.process_id._apply_observed_percentages(
+            {line.step_id: line.new_probability for line in self.line_ids}
+        )
         return {"type": "ir.actions.act_window_close"}
 
 
