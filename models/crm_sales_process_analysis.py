@@ -189,6 +189,8 @@ class CrmSalesProcessAnalysis(models.AbstractModel):
         ]
         for index, step in enumerate(steps):
             step["info"] = self._get_step_info(step, last=index == len(steps) - 1)
+        open_count, won_count = values["opportunity_count"], values["won_count"]
+        lost_count = values["lost_count"]
         values.update(
             {
                 "process_id": process.id,
@@ -197,15 +199,13 @@ class CrmSalesProcessAnalysis(models.AbstractModel):
                 "currency_id": process.company_id.currency_id.id,
                 "steps": steps,
                 "won_lost_label": self.env._(
-                    "%(won)s won, %(lost)s lost",
-                    won=values["won_count"],
-                    lost=values["lost_count"],
+                    "%(won)s won, %(lost)s lost", won=won_count, lost=lost_count
                 ),
                 "summary_label": self.env._(
                     "%(open)s open · %(won)s won · %(lost)s lost",
-                    open=values["opportunity_count"],
-                    won=values["won_count"],
-                    lost=values["lost_count"],
+                    open=open_count,
+                    won=won_count,
+                    lost=lost_count,
                 ),
                 "max_reached": max((step["reached"] for step in steps), default=0),
                 "closed_count": values["won_count"] + values["lost_count"],
@@ -256,12 +256,14 @@ class CrmSalesProcessAnalysis(models.AbstractModel):
         else:
             period = self.env._("All time")
         descriptions = [(self.env._("Period"), period)]
-        for key, label in (
-            ("process_ids", self.env._("Sales processes")),
-            ("team_ids", self.env._("Sales teams")),
-            ("department_ids", self.env._("Departments")),
-            ("user_ids", self.env._("Salespeople")),
-        ):
+        # A dict, not (key, label) tuples: the term extractor misreads consecutive tuples
+        labels = {
+            "process_ids": self.env._("Sales processes"),
+            "team_ids": self.env._("Sales teams"),
+            "department_ids": self.env._("Departments"),
+            "user_ids": self.env._("Salespeople"),
+        }
+        for key, label in labels.items():
             if filters[key]:
                 # Names only: the figures themselves follow the user's rules.
                 records = self.env[FILTER_MODELS[key]].sudo().browse(filters[key]).exists()
@@ -310,18 +312,28 @@ class CrmSalesProcessAnalysis(models.AbstractModel):
     def _get_kpi_columns(self):
         """(key, header, style) of the KPI sheet's columns after the process name."""
         _ = self.env._
-        return [
-            ("win_rate", _("Win Rate (%)"), "percent"),
-            ("avg_cycle_days", _("Sales Cycle (days)"), "number"),
-            ("avg_won_amount", _("Average Deal"), "money"),
-            ("velocity_per_day", _("Velocity per Day"), "money"),
-            ("conversion_rate", _("Conversion (%)"), "percent"),
-            ("opportunity_count", _("Open Opportunities"), "integer"),
-            ("pipeline_value", _("Pipeline"), "money"),
-            ("weighted_value", _("Weighted Pipeline"), "money"),
-            ("won_count", _("Won"), "integer"),
-            ("lost_count", _("Lost"), "integer"),
-        ]
+        # A dict, not (key, header, style) tuples: the term extractor misreads those
+        headers = {
+            "win_rate": _("Win Rate (%)"),
+            "avg_cycle_days": _("Sales Cycle (days)"),
+            "avg_won_amount": _("Average Deal"),
+            "velocity_per_day": _("Velocity per Day"),
+            "conversion_rate": _("Conversion (%)"),
+            "opportunity_count": _("Open Opportunities"),
+            "pipeline_value": _("Pipeline"),
+            "weighted_value": _("Weighted Pipeline"),
+            "won_count": _("Won"),
+            "lost_count": _("Lost"),
+        }
+        styles = {
+            "win_rate": "percent",
+            "conversion_rate": "percent",
+            "avg_cycle_days": "number",
+            "opportunity_count": "integer",
+            "won_count": "integer",
+            "lost_count": "integer",
+        }
+        return [(key, header, styles.get(key, "money")) for key, header in headers.items()]
 
     @api.model
     def _write_xlsx_kpis(self, workbook, styles, analysis):

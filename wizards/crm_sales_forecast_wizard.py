@@ -383,11 +383,13 @@ class CrmSalesForecastWizard(models.TransientModel):
     # ------------------------------------------------------------------
 
     def _get_summary_sections(self):
-        return [
-            ("user_id", self.env._("Per salesperson"), self.env._("Salesperson")),
-            ("department_id", self.env._("Per department"), self.env._("Department")),
-            ("team_id", self.env._("Per sales team"), self.env._("Sales Team")),
-        ]
+        # (groupby, title, column); a dict: the term extractor misreads consecutive tuples
+        sections = {
+            "user_id": (self.env._("Per salesperson"), self.env._("Salesperson")),
+            "department_id": (self.env._("Per department"), self.env._("Department")),
+            "team_id": (self.env._("Per sales team"), self.env._("Sales Team")),
+        }
+        return [(groupby, title, column) for groupby, (title, column) in sections.items()]
 
     def _generate_xlsx(self):
         """The forecast as an XLSX: a summary sheet and every opportunity behind it."""
