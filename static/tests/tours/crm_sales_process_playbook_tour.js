@@ -1,6 +1,7 @@
 // Copyright 2026 crm_sales_process authors
 // License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import { registry } from "@web/core/registry";
+import { myProcessPipelineSteps } from "@crm_sales_process/../tests/tours/tour_utils";
 
 const column = (title) => `.o_kanban_group:has(.o_column_title:contains('${title}'))`;
 
@@ -15,28 +16,8 @@ registry.category("web_tour.tours").add("crm_sales_process_playbook_tour", {
         {
             trigger: ".o_kanban_renderer .o_kanban_record:contains('Playbook Deal')",
         },
-        {
-            trigger: ".o_control_panel_actions .o_searchview_dropdown_toggler",
-            content: "Open the filters",
-            run: "click",
-        },
-        {
-            trigger: ".o_filter_menu .o_menu_item:contains('My Sales Process')",
-            content: "Show the pipeline of my sales process",
-            run: "click",
-        },
-        {
-            trigger: ".o_control_panel_actions .o_searchview_dropdown_toggler",
-            content: "Close the filters",
-            run: "click",
-        },
-        {
-            trigger: ".o_searchview_facet:contains('My Sales Process')",
-        },
-        {
-            content: "Only the steps of the process are columns",
-            trigger: ".o_kanban_renderer:not(:has(.o_column_title:contains('New')))",
-        },
+        // Only the steps of the process are columns
+        ...myProcessPipelineSteps(["SP Lead In", "SP Meeting", "SP Offer", "SP Signed"]),
         {
             content: "The step's exit criteria: one of three met",
             trigger: `${column("SP Meeting")} .o_kanban_record:contains('Playbook Deal') .o_crm_sales_process_checklist_badge:contains('1/3')`,
