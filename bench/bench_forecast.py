@@ -254,10 +254,10 @@ def populate_history(env):
         """
         UPDATE crm_lead
            SET create_date = now() at time zone 'UTC'
-                             - ((id * 7919) % 600 + 20) * interval '1 day'
+                             - ((id::bigint * 7919) % 600 + 20) * interval '1 day'
          WHERE sales_process_id IS NOT NULL;
         UPDATE crm_lead
-           SET date_closed = create_date + ((id * 104729) % 120 + 5) * interval '1 day'
+           SET date_closed = create_date + ((id::bigint * 104729) % 120 + 5) * interval '1 day'
          WHERE sales_process_id IS NOT NULL AND won_status IN ('won', 'lost');
         DELETE FROM crm_sales_process_history;
         WITH ranks AS (

@@ -86,9 +86,11 @@ class CrmSalesProcessStep(models.Model):
         help="An open opportunity on this step for longer than this many days is stalled: "
         "highlighted in the pipeline and reminded to its salesperson. 0 = never.",
     )
+    # Stored: the pipeline cards of steps without criteria skip the checklist without a query
     exit_criteria_count = fields.Integer(
         string="Exit Criteria",
         compute="_compute_exit_criteria_count",
+        store=True,
         help="Required fields, plus the key activities when they must be done to leave.",
     )
     # Calibration: what the closed opportunities of the calibration window say
