@@ -91,8 +91,8 @@ class CrmLead(models.Model):
         compute="_compute_sales_process_checklist_progress",
         help="Exit criteria of the current step already met, e.g. 2/3.",
     )
-    # Stored copies of the step's figures the pipeline cards need: reading the cards of a
-    # column then costs no query more than in stock Odoo.
+    # Stored copies of the step's figures the pipeline cards need: the cards' checklist
+    # counter and stalled highlight then read no step.
     sales_process_exit_criteria_count = fields.Integer(
         string="Step Exit Criteria", related="sales_process_step_id.exit_criteria_count", store=True
     )
