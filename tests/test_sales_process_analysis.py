@@ -89,6 +89,9 @@ class TestSalesProcessAnalysisData(SalesProcessAnalysisCommon):
         )
         self.assertEqual([step["number"] for step in steps], [1, 2, 3, 4])
         self.assertEqual([step["probability"] for step in steps], [0, 50, 75, 100])
+        self.assertEqual(
+            [step["probability_label"] for step in steps], ["0 %", "50 %", "75 %", "100 %"]
+        )
         self.assertEqual([step["reached"] for step in steps], [5, 3, 0, 1])
         # The won opportunity counts as moved on on every step it reached, the won one included.
         self.assertEqual([step["moved_on"] for step in steps], [3, 1, 0, 1])
@@ -98,6 +101,14 @@ class TestSalesProcessAnalysisData(SalesProcessAnalysisCommon):
         self.assertIn(("Period", "All time"), analysis["filter_descriptions"])
         self.assertIn(("Sales processes", "Alpha Analysis"), analysis["filter_descriptions"])
         self.assertEqual(values["currency"], self.env.company.currency_id)
+
+    def test_fixed_percentage_not_rounded(self):
+        """A step of 12.5 % shows as 12.50 %, as in the process PDF, not rounded to 13 %."""
+        step = self.alpha._get_ordered_steps()[1]
+        step.probability = 12.5
+        values = self._report_values({"process_ids": self.alpha.ids})
+        labels = [line["probability_label"] for line in values["analysis"]["processes"][0]["steps"]]
+        self.assertEqual(labels[1], "12.50 %")
 
     def test_report_values_from_print_menu(self):
         """Printed from the processes' list (docids, no filters): those processes, all time."""

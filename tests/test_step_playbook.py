@@ -666,6 +666,17 @@ class TestStepPlaybookDemo(StepPlaybookCommon):
         self.assertIn("expected_revenue", negotiation._get_required_fields())
         stalled = self.env.ref("crm_sales_process.crm_lead_seven_step_analysis_demo")
         self.assertTrue(stalled.is_stalled)
+        # deals the demo closed months ago have no key activity left to do
+        closed = self.env.ref("crm_sales_process.crm_lead_seven_step_history_1_demo")
+        self.assertEqual(closed.won_status, "won")
+        key_activities = self.env["mail.activity"].search(
+            [
+                ("res_model", "=", "crm.lead"),
+                ("res_id", "=", closed.id),
+                ("sales_process_step_activity_id", "!=", False),
+            ]
+        )
+        self.assertFalse(key_activities)
 
 
 @tagged("post_install", "-at_install")
