@@ -568,9 +568,16 @@ class CrmSalesProcess(models.Model):
         if not self:
             return []
         period = self._get_kpi_period(date_from, date_to)
-        lead_ids_sql = self._get_kpi_lead_subquery(team_ids, user_ids, department_ids)
-        lead_figures = self._read_kpi_lead_figures(lead_ids_sql, period)
-        step_figures = self._read_kpi_step_figures(lead_ids_sql, period)
+        query = self._get_kpi_lead_query(team_ids, user_ids, department_ids)
+        if query.is_empty():
+            lead_figures, step_figures = {}, {}
+        else:
+            lead_figures, open_counts = self._read_kpi_lead_figures(query, period)
+            step_figures = self._read_kpi_step_figures(
+                query, period, prefilter=bool(team_ids or user_ids or department_ids)
+            )
+            for step_id, count in open_counts.items():
+                step_figures.setdefault(step_id, {})["open_count"] = count
         result = []
         for process in self:
             figures = lead_figures.get(process.id, {})
@@ -601,10 +608,11 @@ class CrmSalesProcess(models.Model):
         return SQL(" AND ").join(conditions)
 
     @api.model
-    def _get_kpi_lead_subquery(self, team_ids, user_ids, department_ids):
-        """Sub-query of the ids of the opportunities the user may read, given the filters.
+    def _get_kpi_lead_query(self, team_ids, user_ids, department_ids):
+        """Query of the opportunities the user may read, given the filters.
 
-        Built by the ORM, so that the opportunity's record rules and companies apply.
+        Built by the ORM, so that the opportunity's record rules and companies apply; the
+        KPI queries select from its FROM and WHERE clauses (no sub-select of ids to join).
         """
         domain = Domain("type", "=", "opportunity")
         if team_ids:
@@ -617,40 +625,47 @@ class CrmSalesProcess(models.Model):
         Lead.flush_model()
         self.env["crm.sales.process.history"].flush_model()
         self.env["crm.sales.process.step"].flush_model()
-        return Lead._search(domain, active_test=False).subselect()
+        return Lead._search(domain, active_test=False)
 
-    def _read_kpi_lead_figures(self, lead_ids_sql, period):
-        """{process id: figures of its opportunities} in one query."""
-        lead = SQL.identifier("lead")
+    def _read_kpi_lead_figures(self, query, period):
+        """({process id: figures of its opportunities}, {step id: open opportunities}) in one
+        query: one pass over the opportunities, grouped by process and by process and step."""
+        lead = SQL.identifier(query.table)
         closed = self._kpi_in_period(SQL("%s.date_closed", lead), period)
         created = self._kpi_in_period(SQL("%s.create_date", lead), period)
-        is_open = SQL("lead.active AND lead.won_status = 'pending'")
-        won = SQL("lead.won_status = 'won' AND %s", closed)
+        is_open = SQL("%s.active AND %s.won_status = 'pending'", lead, lead)
+        won = SQL("%s.won_status = 'won' AND %s", lead, closed)
         self.env.cr.execute(
             SQL(
                 """
-                SELECT lead.sales_process_id,
+                SELECT %(lead)s.sales_process_id,
+                       %(lead)s.sales_process_step_id,
+                       GROUPING(%(lead)s.sales_process_step_id) = 1,
                        COUNT(*) FILTER (WHERE %(is_open)s),
-                       COALESCE(SUM(lead.expected_revenue) FILTER (WHERE %(is_open)s), 0),
-                       COALESCE(SUM(lead.prorated_revenue) FILTER (WHERE %(is_open)s), 0),
+                       COALESCE(SUM(%(lead)s.expected_revenue) FILTER (WHERE %(is_open)s), 0),
+                       COALESCE(SUM(%(lead)s.prorated_revenue) FILTER (WHERE %(is_open)s), 0),
                        COUNT(*) FILTER (WHERE %(won)s),
-                       COUNT(*) FILTER (WHERE lead.won_status = 'lost' AND %(closed)s),
-                       AVG(EXTRACT(EPOCH FROM lead.date_closed - lead.create_date) / 86400.0)
-                           FILTER (WHERE %(won)s),
-                       AVG(lead.expected_revenue) FILTER (WHERE %(won)s),
+                       COUNT(*) FILTER (WHERE %(lead)s.won_status = 'lost' AND %(closed)s),
+                       AVG(EXTRACT(EPOCH FROM %(lead)s.date_closed - %(lead)s.create_date)
+                           / 86400.0) FILTER (WHERE %(won)s),
+                       AVG(%(lead)s.expected_revenue) FILTER (WHERE %(won)s),
                        COUNT(*) FILTER (WHERE %(created)s),
-                       COUNT(*) FILTER (WHERE %(created)s AND lead.won_status = 'won')
-                  FROM crm_lead lead
-                 WHERE lead.sales_process_id = ANY(%(process_ids)s)
-                   AND lead.id IN %(lead_ids)s
-              GROUP BY lead.sales_process_id
+                       COUNT(*) FILTER (WHERE %(created)s AND %(lead)s.won_status = 'won')
+                  FROM %(from_clause)s
+                 WHERE %(where_clause)s
+                   AND %(lead)s.sales_process_id = ANY(%(process_ids)s)
+              GROUP BY GROUPING SETS ((%(lead)s.sales_process_id),
+                                      (%(lead)s.sales_process_id,
+                                       %(lead)s.sales_process_step_id))
                 """,
+                lead=lead,
                 is_open=is_open,
                 won=won,
                 closed=closed,
                 created=created,
                 process_ids=list(self.ids),
-                lead_ids=lead_ids_sql,
+                from_clause=query.from_clause,
+                where_clause=query.where_clause or SQL("TRUE"),
             )
         )
         keys = (
@@ -664,93 +679,195 @@ class CrmSalesProcess(models.Model):
             "created_count",
             "created_won_count",
         )
-        return {row[0]: dict(zip(keys, row[1:], strict=True)) for row in self.env.cr.fetchall()}
+        lead_figures, open_counts = {}, {}
+        for process_id, step_id, process_row, *figures in self.env.cr.fetchall():
+            if process_row:
+                lead_figures[process_id] = dict(zip(keys, figures, strict=True))
+            elif step_id:
+                open_counts[step_id] = figures[0]
+        return lead_figures, open_counts
 
-    def _read_kpi_step_figures(self, lead_ids_sql, period):
-        """{step id: figures of its stays} in two queries.
+    def _read_kpi_step_figures(self, query, period, prefilter=False):
+        """{step id: figures of its stays} in two queries, one pass over the history each.
 
         A stay counts as reached when it overlaps the period; it moved on when a later stay
         of the same opportunity in the same process is on a later step, or the opportunity
         was won in this process. Closed counts (for the win rate from the step) take the
-        opportunities closed in the period that were on the step at any time.
+        opportunities closed in the period that were on the step at any time. Durations
+        (average, median) are those of the stays left in the period.
+
+        Each opportunity counts once per step: the history is read once in the order of the
+        opportunity's stays (latest first, so the highest later step is a running maximum),
+        folded into one row per opportunity and process holding its steps as bits (bigint
+        words of 64 steps), and those rows grouped by their bits before counting per step.
         """
         start, end = period
         overlap = [SQL("TRUE")]
         if start:
             # an open stay lasts until now
-            overlap.append(SQL("COALESCE(stay.date_out, %s) >= %s", self.env.cr.now(), start))
+            overlap.append(SQL("COALESCE(history.date_out, %s) >= %s", self.env.cr.now(), start))
         if end:
-            overlap.append(SQL("stay.date_in < %s", end))
+            overlap.append(SQL("history.date_in < %s", end))
         overlap = SQL(" AND ").join(overlap)
-        closed = self._kpi_in_period(SQL("stay.date_closed"), period)
-        left = self._kpi_in_period(SQL("stay.date_out"), period)
+        lead = SQL.identifier(query.table)
+        closed = self._kpi_in_period(SQL("%s.date_closed", lead), period)
+        left = self._kpi_in_period(SQL("history.date_out"), period)
+        step_ranks = SQL(
+            """
+            SELECT step.id, step.process_id,
+                   ROW_NUMBER() OVER (PARTITION BY step.process_id
+                                      ORDER BY step.sequence, step.id) - 1 AS position
+              FROM crm_sales_process_step step
+             WHERE step.process_id = ANY(%s)
+            """,
+            list(self.ids),
+        )
+        # one bigint word per 64 steps of the longest process
+        words = range(max((len(process.step_ids) - 1) // 64 + 1 for process in self))
+
+        def bits(condition):
+            return SQL(
+                "ARRAY[%s]",
+                SQL(", ").join(
+                    SQL(
+                        "COALESCE(BIT_OR(1::bigint << (stay.position %% 64)::int) "
+                        "FILTER (WHERE stay.position / 64 = %s AND %s), 0)",
+                        word,
+                        condition,
+                    )
+                    for word in words
+                ),
+            )
+
+        def has_bit(mask):
+            return SQL(
+                "%s[(step_rank.position / 64 + 1)::int]"
+                " & (1::bigint << (step_rank.position %% 64)::int) <> 0",
+                mask,
+            )
+
         self.env.cr.execute(
             SQL(
                 """
-                WITH step_rank AS (
-                    SELECT step.id,
-                           ROW_NUMBER() OVER (PARTITION BY step.process_id
-                                              ORDER BY step.sequence, step.id) AS rank
-                      FROM crm_sales_process_step step
-                     WHERE step.process_id = ANY(%(process_ids)s)
-                ), stays AS (
-                    SELECT history.lead_id, history.step_id, history.date_in,
-                           history.date_out, history.duration_days, step_rank.rank,
-                           MAX(step_rank.rank) OVER (
+                WITH step_rank AS (%(step_ranks)s),
+                stays AS (
+                    SELECT history.lead_id, history.process_id, step_rank.position,
+                           %(overlap)s AS in_period,
+                           MAX(step_rank.position) OVER (
                                PARTITION BY history.lead_id, history.process_id
-                               ORDER BY history.date_in, history.id
-                               ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING
-                           ) AS later_rank,
-                           lead.sales_process_id = history.process_id AS current_process,
-                           lead.won_status, lead.date_closed
+                               ORDER BY history.date_in DESC, history.id DESC
+                               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+                           ) AS later_position
                       FROM crm_sales_process_history history
                       JOIN step_rank ON step_rank.id = history.step_id
-                      JOIN crm_lead lead ON lead.id = history.lead_id
                      WHERE history.process_id = ANY(%(process_ids)s)
-                       AND history.lead_id IN %(lead_ids)s
+                       AND %(prefilter)s
+                ), lead_steps AS (
+                    SELECT stay.lead_id, stay.process_id,
+                           %(all_bits)s AS all_steps,
+                           %(reached_bits)s AS reached,
+                           %(moved_bits)s AS moved_on
+                      FROM stays stay
+                  GROUP BY stay.lead_id, stay.process_id
+                ), step_sets AS (
+                    SELECT lead_step.process_id, lead_step.all_steps, lead_step.reached,
+                           lead_step.moved_on,
+                           %(lead)s.sales_process_id = lead_step.process_id
+                               AND %(lead)s.won_status = 'won' AS won_here,
+                           %(lead)s.sales_process_id = lead_step.process_id
+                               AND %(lead)s.won_status IN ('won', 'lost')
+                               AND %(closed)s AS closed,
+                           %(lead)s.sales_process_id = lead_step.process_id
+                               AND %(lead)s.won_status = 'won' AND %(closed)s AS closed_won,
+                           COUNT(*) AS leads
+                      FROM %(from_clause)s
+                      JOIN lead_steps lead_step ON lead_step.lead_id = %(lead)s.id
+                     WHERE %(where_clause)s
+                  GROUP BY 1, 2, 3, 4, 5, 6, 7
                 )
-                SELECT stay.step_id,
-                       COUNT(DISTINCT stay.lead_id) FILTER (WHERE %(overlap)s),
-                       COUNT(DISTINCT stay.lead_id) FILTER (
-                           WHERE %(overlap)s
-                             AND (stay.later_rank > stay.rank
-                                  OR (stay.current_process AND stay.won_status = 'won'))),
-                       COUNT(DISTINCT stay.lead_id) FILTER (
-                           WHERE stay.current_process
-                             AND stay.won_status IN ('won', 'lost') AND %(closed)s),
-                       COUNT(DISTINCT stay.lead_id) FILTER (
-                           WHERE stay.current_process AND stay.won_status = 'won' AND %(closed)s),
-                       AVG(stay.duration_days) FILTER (WHERE %(left)s),
-                       PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY stay.duration_days)
-                           FILTER (WHERE %(left)s)
-                  FROM stays stay
-              GROUP BY stay.step_id
+                SELECT step_rank.id,
+                       COALESCE(SUM(sets.leads) FILTER (WHERE %(reached)s), 0)::bigint,
+                       COALESCE(SUM(sets.leads) FILTER (
+                           WHERE %(moved)s OR (sets.won_here AND %(reached)s)), 0)::bigint,
+                       COALESCE(SUM(sets.leads) FILTER (WHERE sets.closed AND %(any)s), 0)::bigint,
+                       COALESCE(SUM(sets.leads) FILTER (
+                           WHERE sets.closed_won AND %(any)s), 0)::bigint
+                  FROM step_rank
+                  JOIN step_sets sets ON sets.process_id = step_rank.process_id
+              GROUP BY step_rank.id
                 """,
-                process_ids=list(self.ids),
-                lead_ids=lead_ids_sql,
+                # Filtered figures read only the stays of the selected opportunities; without
+                # filters, joining the opportunities once per opportunity (after folding
+                # their stays) is cheaper than filtering every stay.
+                prefilter=(
+                    SQL("history.lead_id IN %s", query.subselect()) if prefilter else SQL("TRUE")
+                ),
+                step_ranks=step_ranks,
                 overlap=overlap,
+                process_ids=list(self.ids),
+                all_bits=bits(SQL("TRUE")),
+                reached_bits=bits(SQL("stay.in_period")),
+                moved_bits=bits(
+                    SQL("stay.in_period AND stay.later_position > stay.position")
+                ),
+                lead=lead,
                 closed=closed,
+                from_clause=query.from_clause,
+                where_clause=query.where_clause or SQL("TRUE"),
+                reached=has_bit(SQL("sets.reached")),
+                moved=has_bit(SQL("sets.moved_on")),
+                any=has_bit(SQL("sets.all_steps")),
+            )
+        )
+        keys = ("reached", "moved_on", "closed_count", "closed_won")
+        figures = {row[0]: dict(zip(keys, row[1:], strict=True)) for row in self.env.cr.fetchall()}
+        # Average and median of the stays left in the period, from their durations counted
+        # by step and value: the median is read from the running counts (as
+        # PERCENTILE_CONT(0.5) takes it: the middle value, or halfway between the two middle
+        # ones) without sorting every stay.
+        self.env.cr.execute(
+            SQL(
+                """
+                WITH durations AS (
+                    SELECT history.step_id, history.duration_days AS days, COUNT(*) AS stays
+                      FROM %(from_clause)s
+                      JOIN crm_sales_process_history history
+                        ON history.lead_id = %(lead)s.id
+                     WHERE %(where_clause)s
+                       AND history.process_id = ANY(%(process_ids)s)
+                       AND history.duration_days IS NOT NULL
+                       AND %(left)s
+                  GROUP BY history.step_id, history.duration_days
+                ), running AS (
+                    SELECT duration.step_id, duration.days, duration.stays,
+                           SUM(duration.stays) OVER (PARTITION BY duration.step_id
+                                                     ORDER BY duration.days) AS upto,
+                           SUM(duration.stays) OVER (PARTITION BY duration.step_id) AS total
+                      FROM durations duration
+                )
+                SELECT running.step_id,
+                       SUM(running.days * running.stays) / SUM(running.stays),
+                       MIN(running.days) FILTER (
+                           WHERE running.upto >= FLOOR((running.total - 1) / 2) + 1),
+                       MIN(running.days) FILTER (
+                           WHERE running.upto >= CEIL((running.total - 1) / 2.0) + 1)
+                  FROM running
+              GROUP BY running.step_id
+                """,
+                from_clause=query.from_clause,
+                where_clause=query.where_clause or SQL("TRUE"),
+                lead=lead,
+                process_ids=list(self.ids),
                 left=left,
             )
         )
-        keys = ("reached", "moved_on", "closed_count", "closed_won", "avg_days", "median_days")
-        figures = {row[0]: dict(zip(keys, row[1:], strict=True)) for row in self.env.cr.fetchall()}
-        self.env.cr.execute(
-            SQL(
-                """
-                SELECT lead.sales_process_step_id, COUNT(*)
-                  FROM crm_lead lead
-                 WHERE lead.sales_process_id = ANY(%(process_ids)s)
-                   AND lead.active AND lead.won_status = 'pending'
-                   AND lead.id IN %(lead_ids)s
-              GROUP BY lead.sales_process_step_id
-                """,
-                process_ids=list(self.ids),
-                lead_ids=lead_ids_sql,
+        for step_id, avg_days, low, high in self.env.cr.fetchall():
+            low, high = float(low), float(high)
+            figures.setdefault(step_id, {}).update(
+                avg_days=avg_days,
+                # as PostgreSQL interpolates (in double precision)
+                median_days=low + 0.5 * (high - low),
             )
-        )
-        for step_id, count in self.env.cr.fetchall():
-            figures.setdefault(step_id, {})["open_count"] = count
         return figures
 
     def _prepare_kpis(self, figures, step_figures):
