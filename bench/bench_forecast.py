@@ -629,6 +629,13 @@ def bench_forecast(results, proc, stock_admin, proc_admin, runs):
     log("forecast")
     wizard = proc_admin["crm.sales.forecast.wizard"].create({})
     proc.cr.commit()
+    report_url = os.environ.get("BENCH_REPORT_URL")
+    if report_url:
+        # wkhtmltopdf loads the style sheets and fonts from this server, as in production
+        # (rolled back with the rest)
+        proc_admin["ir.config_parameter"].sudo().set_param("report.url", report_url)
+    else:
+        log("no BENCH_REPORT_URL: the process PDF is laid out without its style sheets")
     results["forecast"] = alternate(
         [
             (stock_admin, stock_forecast_call(stock_admin), {}),
@@ -649,6 +656,13 @@ def bench_exports(results, proc, proc_admin, runs):
     log("exports")
     wizard = proc_admin["crm.sales.forecast.wizard"].create({})
     proc.cr.commit()
+    report_url = os.environ.get("BENCH_REPORT_URL")
+    if report_url:
+        # wkhtmltopdf loads the style sheets and fonts from this server, as in production
+        # (rolled back with the rest)
+        proc_admin["ir.config_parameter"].sudo().set_param("report.url", report_url)
+    else:
+        log("no BENCH_REPORT_URL: the process PDF is laid out without its style sheets")
     results["forecast_xlsx"] = [
         Result(note="n/a"),
         measure(proc_admin, wizard._generate_xlsx, max(1, min(runs, 3))),

@@ -7,6 +7,9 @@
 #   BENCH_REUSE=1      keep bench_stock / bench_proc when they already hold BENCH_LEADS
 #                      opportunities (the addon is updated in bench_proc)
 #   STOCK_DB, PROC_DB  database names                                      [bench_stock, bench_proc]
+#   BENCH_HTTP_PORT    port of the Odoo server started on PROC_DB for the export lines, so
+#                      that wkhtmltopdf loads the reports' style sheets and fonts as in
+#                      production (without it the PDF is laid out unstyled)    [8169]
 source "$(dirname "$0")/../scripts/env.sh"
 setup_all
 
@@ -34,9 +37,30 @@ prepare_db() {  # prepare_db <db> <modules>
     odoo_bin -d "$db" -i "$modules" --stop-after-init --no-http --log-level=warn
 }
 
+start_report_server() {  # an HTTP server on PROC_DB only (no cron), stopped on exit
+    local port=${BENCH_HTTP_PORT:-8169} tries=0
+    log "starting an Odoo server on $PROC_DB, port $port, for the PDF's style sheets"
+    "$ODOO_VENV/bin/python" "$ODOO_SRC/odoo-bin" --addons-path="$ADDONS_PATH" -d "$PROC_DB" \
+        --http-port="$port" --http-interface=127.0.0.1 --max-cron-threads=0 \
+        --log-level=warn >"${TMPDIR:-/tmp}/bench-report-server-$port.log" 2>&1 &
+    report_server_pid=$!
+    trap 'kill "$report_server_pid" 2>/dev/null || true' EXIT
+    until curl -s -o /dev/null "http://127.0.0.1:$port/web/login"; do
+        tries=$((tries + 1))
+        [ "$tries" -lt 120 ] || die "the report server on port $port did not start"
+        sleep 1
+    done
+    export BENCH_REPORT_URL="http://127.0.0.1:$port"
+}
+
 start=$(date +%s)
 prepare_db "$STOCK_DB" crm,hr
 prepare_db "$PROC_DB" "$MODULE"
+if [ "${BENCH_XLSX:-1}" != 0 ]; then
+    case ",${BENCH_ONLY:-exports}," in
+        *,exports,*) start_report_server ;;
+    esac
+fi
 PYTHONPATH="$ODOO_SRC" "$ODOO_VENV/bin/python" "$REPO_DIR/bench/bench_forecast.py" \
     --stock-db "$STOCK_DB" --proc-db "$PROC_DB" --leads "$BENCH_LEADS"
 log "benchmark done in $(( $(date +%s) - start )) s"

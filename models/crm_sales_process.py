@@ -807,9 +807,7 @@ class CrmSalesProcess(models.Model):
                 process_ids=list(self.ids),
                 all_bits=bits(SQL("TRUE")),
                 reached_bits=bits(SQL("stay.in_period")),
-                moved_bits=bits(
-                    SQL("stay.in_period AND stay.later_position > stay.position")
-                ),
+                moved_bits=bits(SQL("stay.in_period AND stay.later_position > stay.position")),
                 lead=lead,
                 closed=closed,
                 from_clause=query.from_clause,
