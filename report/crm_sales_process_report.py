@@ -3,6 +3,8 @@
 from odoo import api, models
 from odoo.tools.misc import get_lang
 
+NBSP = "\N{NO-BREAK SPACE}"
+
 
 class ReportCrmSalesProcess(models.AbstractModel):
     """Values of Print > Sales Processes: every selected process in one document."""
@@ -23,18 +25,26 @@ class ReportCrmSalesProcess(models.AbstractModel):
 
     @api.model
     def _prepare_process_line(self, process, lang=None):
+        steps = [
+            {
+                "number": step.number,
+                "name": step.name,
+                "percentage": step._get_probability_label(lang),
+            }
+            for step in process._get_ordered_steps()
+        ]
         return {
             "process": process,
             "name": process.name,
             "default_for": process.default_for,
             "active": process.active,
             "note": process.note,
-            "steps": [
-                {
-                    "number": step.number,
-                    "name": step.name,
-                    "percentage": step._get_probability_label(lang),
-                }
-                for step in process._get_ordered_steps()
-            ],
+            "steps": steps,
+            # "1. Lead 10 % · 2. Offer 50 %": the number and percentage stay on the line of
+            # their step (no-break spaces)
+            "steps_label": " · ".join(
+                f"{step['number']}.{NBSP}{step['name']}{NBSP}"
+                f"{step['percentage'].replace(' ', NBSP)}"
+                for step in steps
+            ),
         }

@@ -41,6 +41,11 @@ class TestSalesProcessReportContent(SalesProcessSampleCommon):
                 (4, "SP Won", "100 %"),
             ],
         )
+        # the PDF's row shows them as one text, each step kept on one line
+        self.assertEqual(
+            alpha["steps_label"].replace("\N{NO-BREAK SPACE}", "_"),
+            "1._SP Lead_0_% · 2._SP Offer_50_% · 3._SP Verbal_75_% · 4._SP Won_100_%",
+        )
         self.assertEqual(
             (beta["name"], beta["default_for"], beta["active"]),
             ("Beta Quick Sale", "Nobody", False),
