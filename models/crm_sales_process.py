@@ -722,8 +722,9 @@ class CrmSalesProcess(models.Model):
             """,
             list(self.ids),
         )
-        # one bigint word per 64 steps of the longest process
-        words = range(max((len(process.step_ids) - 1) // 64 + 1 for process in self))
+        # one bigint word per 64 steps of the longest process (at least one)
+        longest = max(len(process.step_ids) for process in self)
+        words = range(max(longest - 1, 0) // 64 + 1)
 
         def bits(condition):
             return SQL(

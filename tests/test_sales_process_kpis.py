@@ -201,6 +201,10 @@ class TestSalesProcessKpis(SalesProcessKpiCommon):
         kpis = self._kpis(empty)
         self.assertEqual(kpis["win_rate"], 0)
         self.assertEqual(kpis["steps"][0]["conversion_rate"], 0)
+        # a process without steps yet (as the form computes its steps' observed figures)
+        no_steps = self.env["crm.sales.process"].create({"name": "No Steps"})
+        kpis = self._kpis(no_steps)
+        self.assertEqual((kpis["opportunity_count"], kpis["steps"]), (0, []))
 
     @users("sp_bert")
     def test_record_rules(self):
