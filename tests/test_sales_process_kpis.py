@@ -206,6 +206,34 @@ class TestSalesProcessKpis(SalesProcessKpiCommon):
         kpis = self._kpis(no_steps)
         self.assertEqual((kpis["opportunity_count"], kpis["steps"]), (0, []))
 
+    def test_process_of_many_steps(self):
+        """Steps past the 64th count like the others (each word of step bits holds 64)."""
+        stages = self.env["crm.stage"].create(
+            [{"name": f"Many {index:02}", "sequence": 100 + index} for index in range(70)]
+        )
+        process = self._create_process("Many Steps", [(stage, 10) for stage in stages])
+        lead = self.env["crm.lead"].create(
+            {
+                "name": "Many",
+                "type": "opportunity",
+                "user_id": self.user_anna.id,
+                "sales_process_id": process.id,
+                "stage_id": stages[0].id,
+            }
+        )
+        for index in (65, 69, 1):
+            lead.stage_id = stages[index]
+        self.env.flush_all()
+        steps = {step["step_id"]: step for step in self._kpis(process)["steps"]}
+        # reached, moved on: 1 → 66 → 70 → 2 (back)
+        expected = {0: (1, 1), 65: (1, 1), 69: (1, 0), 1: (1, 0)}
+        for index, step in enumerate(process._get_ordered_steps()):
+            self.assertEqual(
+                (steps[step.id]["reached"], steps[step.id]["moved_on"]),
+                expected.get(index, (0, 0)),
+                f"step {index + 1}",
+            )
+
     @users("sp_bert")
     def test_record_rules(self):
         """Bert (own opportunities only) sees none of Anna's figures."""
