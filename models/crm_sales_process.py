@@ -938,6 +938,30 @@ class CrmSalesProcess(models.Model):
         )[1]
 
     @api.model
+    def _lock_default_processes(self, process_ids):
+        """Share-lock these processes until commit; return the ids still active defaults.
+
+        A concurrent archiving or change of their default rule then makes one of the two
+        transactions fail with a serialization error (retried by Odoo) instead of creating
+        opportunities on a process that is no longer the default.
+        """
+        if not process_ids:
+            return set()
+        self.flush_model(RULE_FIELDS)
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT id FROM crm_sales_process
+                 WHERE id = ANY(%s) AND active AND default_scope != 'none'
+                 ORDER BY id
+                   FOR SHARE
+                """,
+                sorted(process_ids),
+            )
+        )
+        return {row[0] for row in self.env.cr.fetchall()}
+
+    @api.model
     def _clear_default_process_rules(self):
         self.env.registry.clear_cache()
 
