@@ -497,6 +497,7 @@ class CrmLead(models.Model):
             CrmLead, self.with_context(crm_sales_process_history_lost=True)
         ).action_set_lost(**additional_values)
 
+    @api.readonly
     def action_view_sales_process_history(self):
         """The opportunity's stays in the steps of its processes, latest first."""
         self.ensure_one()

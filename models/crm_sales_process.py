@@ -379,6 +379,7 @@ class CrmSalesProcess(models.Model):
                 vals["default_scope"] = "none"
         return vals_list
 
+    @api.readonly
     def action_view_opportunities(self):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id("crm.crm_lead_opportunities")
@@ -401,6 +402,7 @@ class CrmSalesProcess(models.Model):
             "target": "new",
         }
 
+    @api.readonly
     def action_export_xlsx(self):
         """Download the formatted Excel workbook of these processes (list/form Actions menu)."""
         if not self:
