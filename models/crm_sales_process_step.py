@@ -322,6 +322,43 @@ class CrmSalesProcessStep(models.Model):
             raise UserError(
                 message % {"step": step.name, "process": step.process_id.name, "count": count}
             )
+        for step_id, count in self._lock_and_count_committed_opportunities().items():
+            step = self.browse(step_id)
+            raise UserError(
+                message % {"step": step.name, "process": step.process_id.name, "count": count}
+            )
+
+    def _lock_and_count_committed_opportunities(self):
+        """Lock these steps against new opportunities; {step id: count} of the opportunities
+        on them as committed now, for those this transaction's snapshot does not show.
+
+        Concurrency: an opportunity put on a step holds a share lock on it until its commit
+        (see crm.lead._lock_sales_process_steps). The update lock taken here waits for those,
+        and once granted no other opportunity can join the steps before this transaction ends;
+        but one that joined after this transaction's snapshot is invisible to it, so the count
+        is made in a new transaction.
+        """
+        if self.env.cr.readonly:
+            return {}
+        self.env.cr.execute(
+            SQL(
+                "SELECT id FROM crm_sales_process_step WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
+                list(self.ids),
+            )
+        )
+        with self.env.registry.cursor() as cr:
+            cr.execute(
+                SQL(
+                    """
+                    SELECT sales_process_step_id, count(*)
+                      FROM crm_lead
+                     WHERE sales_process_step_id = ANY(%s)
+                     GROUP BY sales_process_step_id
+                    """,
+                    list(self.ids),
+                )
+            )
+            return dict(cr.fetchall())
 
     def _get_missing_stage_message(self, process):
         return self.env._(

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from psycopg2.errors import SerializationFailure
 
 from odoo import SUPERUSER_ID, api
+from odoo.exceptions import UserError
 from odoo.fields import Command
 from odoo.tests import TransactionCase, tagged
 from odoo.tools import SQL, mute_logger
@@ -420,3 +421,32 @@ class TestSalesProcessConcurrency(TransactionCase):
             self._change_and_flush(manager)
         self._assert_on_step(100, step_index=3)
         self.assertEqual(self._read("probability", "crm.sales.process.step", self.step_ids[2]), 57)
+
+    # ------------------------------------------------------------
+    # a step's stage changed or the step deleted vs a move onto it
+    # ------------------------------------------------------------
+
+    def _assert_refused_after_move(self, change):
+        """The move holds its lock; ``change`` (manager, snapshot taken before the move
+        commits) waits for it, then is refused: the opportunity it cannot see in its snapshot
+        is on the step."""
+        with self._env(self.admin_id, commit=False) as manager:
+            self._begin(manager)
+            with self._env(self.demo_id) as sales:
+                self._lead(sales).write({"stage_id": self.stage_ids[1]})
+                sales.flush_all()
+                future = self._in_thread(lambda: change(self._step(manager, 1)))
+            with self.assertRaisesRegex(UserError, "opportunities are on this step"):
+                future.result(timeout=WAIT_SECONDS)
+        self._assert_on_step(30, step_index=1)
+
+    def test_step_stage_change_vs_move(self):
+        stage = self.env.ref("crm_sales_process.crm_stage_negotiation_demo")
+        self._assert_refused_after_move(lambda step: step.write({"stage_id": stage.id}))
+        self.assertEqual(
+            self._read("stage_id", "crm.sales.process.step", self.step_ids[1]).id,
+            self.stage_ids[1],
+        )
+
+    def test_step_unlink_vs_move(self):
+        self._assert_refused_after_move(lambda step: step.unlink())
