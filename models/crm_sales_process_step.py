@@ -330,13 +330,16 @@ class CrmSalesProcessStep(models.Model):
 
     def _lock_and_count_committed_opportunities(self):
         """Lock these steps against new opportunities; {step id: count} of the opportunities
-        on them as committed now, for those this transaction's snapshot does not show.
+        on them that this transaction's snapshot does not show.
 
         Concurrency: an opportunity put on a step holds a share lock on it until its commit
         (see crm.lead._lock_sales_process_steps). The update lock taken here waits for those,
         and once granted no other opportunity can join the steps before this transaction ends;
-        but one that joined after this transaction's snapshot is invisible to it, so the count
-        is made in a new transaction.
+        but one that joined after this transaction's snapshot is invisible to it. A new
+        transaction lists the opportunities on the steps as committed; locking them here then
+        fails with a serialization error for those moved there meanwhile (Odoo retries, and
+        the retry sees them), skips those created meanwhile (counted), and keeps those this
+        transaction itself moved away.
         """
         if self.env.cr.readonly:
             return {}
@@ -349,16 +352,27 @@ class CrmSalesProcessStep(models.Model):
         with self.env.registry.cursor() as cr:
             cr.execute(
                 SQL(
-                    """
-                    SELECT sales_process_step_id, count(*)
-                      FROM crm_lead
-                     WHERE sales_process_step_id = ANY(%s)
-                     GROUP BY sales_process_step_id
-                    """,
+                    "SELECT id, sales_process_step_id FROM crm_lead "
+                    "WHERE sales_process_step_id = ANY(%s)",
                     list(self.ids),
                 )
             )
-            return dict(cr.fetchall())
+            committed = dict(cr.fetchall())
+        if not committed:
+            return {}
+        self.env["crm.lead"].flush_model(["sales_process_step_id"])
+        self.env.cr.execute(
+            SQL(
+                "SELECT id FROM crm_lead WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
+                list(committed),
+            )
+        )
+        visible = {row[0] for row in self.env.cr.fetchall()}
+        counts = {}
+        for lead_id, step_id in committed.items():
+            if lead_id not in visible:
+                counts[step_id] = counts.get(step_id, 0) + 1
+        return counts
 
     def _get_missing_stage_message(self, process):
         return self.env._(

@@ -35,6 +35,8 @@ class TestSalesProcessConcurrency(TransactionCase):
         self.admin_id = self.env.ref("base.user_admin").id
         self.demo_id = self.env.ref("base.user_demo").id
         self.stage_ids = [self.env.ref(f"crm.stage_lead{number}").id for number in range(1, 5)]
+        # a stage of the demo data that is no step of the test process
+        self.other_stage_id = self.env.ref("crm_sales_process.crm_stage_negotiation_demo").id
         with self.registry.cursor() as cr:
             cr.execute("SELECT * FROM crm_lead_scoring_frequency ORDER BY id")
             frequency_columns = [column.name for column in cr.description]
@@ -226,14 +228,14 @@ class TestSalesProcessConcurrency(TransactionCase):
     # step percentage vs creation on the step
     # ------------------------------------------------------------
 
-    def _create_on_step(self, env):
+    def _create_on_step(self, env, stage_id=None):
         lead = env["crm.lead"].create(
             {
                 "name": NAME,
                 "type": "opportunity",
                 "user_id": self.demo_id,
                 "sales_process_id": self.process_id,
-                "stage_id": self.stage_ids[2],
+                "stage_id": stage_id or self.stage_ids[2],
             }
         )
         self.lead_id = lead.id
@@ -426,27 +428,54 @@ class TestSalesProcessConcurrency(TransactionCase):
     # a step's stage changed or the step deleted vs a move onto it
     # ------------------------------------------------------------
 
-    def _assert_refused_after_move(self, change):
-        """The move holds its lock; ``change`` (manager, snapshot taken before the move
-        commits) waits for it, then is refused: the opportunity it cannot see in its snapshot
-        is on the step."""
+    def _change_after_concurrent_move(self, change, create=False):
+        """A salesperson moves (or creates) an opportunity onto step 2 and holds the lock;
+        ``change`` (manager, snapshot taken before that commits) waits for it. Returns the
+        manager's future."""
         with self._env(self.admin_id, commit=False) as manager:
             self._begin(manager)
             with self._env(self.demo_id) as sales:
-                self._lead(sales).write({"stage_id": self.stage_ids[1]})
+                if create:
+                    self._create_on_step(sales, self.stage_ids[1])
+                else:
+                    self._lead(sales).write({"stage_id": self.stage_ids[1]})
                 sales.flush_all()
                 future = self._in_thread(lambda: change(self._step(manager, 1)))
-            with self.assertRaisesRegex(UserError, "opportunities are on this step"):
+            try:
                 future.result(timeout=WAIT_SECONDS)
-        self._assert_on_step(30, step_index=1)
+            finally:
+                manager.cr.rollback()
+
+    def _change_stage(self, step):
+        step.write({"stage_id": self.other_stage_id})
 
     def test_step_stage_change_vs_move(self):
-        stage = self.env.ref("crm_sales_process.crm_stage_negotiation_demo")
-        self._assert_refused_after_move(lambda step: step.write({"stage_id": stage.id}))
+        """The opportunity moved onto the step meanwhile: the stage change is retried (and
+        then refused as usual)."""
+        with mute_logger("odoo.sql_db"), self.assertRaises(SerializationFailure):
+            self._change_after_concurrent_move(self._change_stage)
+        self._assert_on_step(30, step_index=1)
         self.assertEqual(
             self._read("stage_id", "crm.sales.process.step", self.step_ids[1]).id,
             self.stage_ids[1],
         )
 
-    def test_step_unlink_vs_move(self):
-        self._assert_refused_after_move(lambda step: step.unlink())
+    def test_step_stage_change_vs_create(self):
+        """The opportunity created on the step meanwhile: the stage change is refused."""
+        with self.assertRaisesRegex(UserError, "opportunities are on this step"):
+            self._change_after_concurrent_move(self._change_stage, create=True)
+        self._assert_on_step(30, step_index=1)
+
+    def test_step_unlink_vs_create(self):
+        with self.assertRaisesRegex(UserError, "opportunities are on this step"):
+            self._change_after_concurrent_move(lambda step: step.unlink(), create=True)
+        self._assert_on_step(30, step_index=1)
+
+    def test_step_stage_change_after_own_move(self):
+        """No concurrency: the manager moves the opportunity away and changes the stage of its
+        step in one transaction: allowed (the committed opportunity it moved does not count)."""
+        with self._env(self.admin_id, commit=False) as manager:
+            self._lead(manager).write({"stage_id": self.stage_ids[1]})
+            self._change_stage(self._step(manager, 0))
+            manager.flush_all()
+            self.assertEqual(self._step(manager, 0).stage_id.id, self.other_stage_id)
