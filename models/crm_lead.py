@@ -619,23 +619,22 @@ class CrmLead(models.Model):
 
     def _get_locked_sales_process_by_rules(self):
         """_get_sales_process_by_rules, the processes share-locked and checked in this
-        transaction (see _lock_sales_process_steps).
+        transaction (see crm.sales.process._lock_default_processes).
 
         The rules come from a cache that another worker's change (a process archived, a rule
         changed) reaches only at this worker's next request, and Odoo's retry after a
-        serialization failure keeps it: a process no longer active and default in this
-        transaction's snapshot means the cache is stale, so it is cleared and read again.
+        serialization failure keeps it: rules no longer current in this transaction's snapshot
+        are cleared and read again.
         """
         processes = self._get_sales_process_by_rules()
         if not processes or self.env.cr.readonly:
             return processes
         Process = self.env["crm.sales.process"]
-        valid = Process._lock_default_processes({p.id for p in processes.values()})
-        if len(valid) == len(set(processes.values())):
+        if Process._lock_default_processes(Process.union(*processes.values())):
             return processes
         Process._clear_default_process_rules()
         processes = self._get_sales_process_by_rules()
-        Process._lock_default_processes({p.id for p in processes.values()})
+        Process._lock_default_processes(Process.union(*processes.values()))
         return processes
 
     def _lock_sales_process_steps(self):

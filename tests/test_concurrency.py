@@ -319,6 +319,28 @@ class TestSalesProcessConcurrency(TransactionCase):
             self._create_by_rule(sales)
         self.assertFalse(self._read("sales_process_id"))
 
+    def test_default_rule_changed_vs_create_by_rule_stale_cache(self):
+        """Another worker removed the salesperson from the process's defaults (the process
+        stays a default, for someone else): the stale rules are noticed, read again, and the
+        opportunity does not get the process."""
+        self._make_default()
+        with self._env(self.admin_id, commit=False) as sales:
+            sales["crm.sales.process"]._get_default_process_rules({sales.company.id})
+        with self._env(self.admin_id) as other_worker:
+            # as its ORM write does (it bumps the change date), without clearing this cache
+            other_worker.cr.execute(
+                """
+                UPDATE crm_sales_process_default_user_rel SET user_id = %s
+                 WHERE process_id = %s;
+                UPDATE crm_sales_process SET write_date = now() AT TIME ZONE 'UTC'
+                 WHERE id = %s
+                """,
+                [SUPERUSER_ID, self.process_id, self.process_id],
+            )
+        with self._env(self.admin_id) as sales:
+            self._create_by_rule(sales)
+        self.assertNotEqual(self._read("sales_process_id").id, self.process_id)
+
     def test_archive_vs_create_by_rule_lead_running(self):
         """The creation holds its lock: archiving waits, then archives; the opportunity keeps
         the process it got while it was the default (as if created just before)."""
