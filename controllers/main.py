@@ -9,7 +9,13 @@ XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.she
 
 
 class SalesProcessExportController(http.Controller):
-    @http.route("/crm_sales_process/export/xlsx", type="http", auth="user", methods=["GET"])
+    @http.route(
+        "/crm_sales_process/export/xlsx",
+        type="http",
+        auth="user",
+        methods=["GET"],
+        readonly=True,
+    )
     def export_xlsx(self, ids="", **kwargs):
         """The formatted workbook of the given processes (``ids=1,2,3``).
 

@@ -126,7 +126,7 @@ class CrmLead(models.Model):
     @api.depends()
     def _compute_sales_process_id(self):
         new_leads = self.filtered(lambda lead: not lead._origin)
-        processes = new_leads._get_sales_process_by_rules()
+        processes = new_leads._get_locked_sales_process_by_rules()
         for lead in new_leads:
             lead.sales_process_id = processes.get(lead, False)
 
@@ -401,6 +401,7 @@ class CrmLead(models.Model):
                 if lead.sales_process_id and "probability" in vals:
                     lead._check_sales_process_probability(vals["probability"])
             process_leads._sync_sales_process_probability()
+            process_leads._lock_sales_process_steps()
             process_leads._schedule_sales_process_key_activities()
             process_leads._sales_process_history_update()
         return leads
@@ -424,6 +425,8 @@ class CrmLead(models.Model):
             self._check_sales_process_stage()
         if PROBABILITY_SYNC_FIELDS & vals.keys():
             self._sync_sales_process_probability()
+        if (STAGE_CHECK_FIELDS | PROBABILITY_SYNC_FIELDS) & vals.keys():
+            self._lock_sales_process_steps()
         self._schedule_sales_process_entries(entry_keys)
         if HISTORY_FIELDS & vals.keys():
             self._get_sales_process_history_leads(vals)._sales_process_history_update()
@@ -494,6 +497,7 @@ class CrmLead(models.Model):
             CrmLead, self.with_context(crm_sales_process_history_lost=True)
         ).action_set_lost(**additional_values)
 
+    @api.readonly
     def action_view_sales_process_history(self):
         """The opportunity's stays in the steps of its processes, latest first."""
         self.ensure_one()
@@ -612,6 +616,56 @@ class CrmLead(models.Model):
             if process_id:
                 result[lead] = Process.browse(process_id)
         return result
+
+    def _get_locked_sales_process_by_rules(self):
+        """_get_sales_process_by_rules, the processes share-locked and checked in this
+        transaction (see crm.sales.process._lock_default_processes).
+
+        The rules come from a cache that another worker's change (a process archived, a rule
+        changed) reaches only at this worker's next request, and Odoo's retry after a
+        serialization failure keeps it: rules no longer current in this transaction's snapshot
+        are cleared and read again.
+        """
+        processes = self._get_sales_process_by_rules()
+        if not processes or self.env.cr.readonly:
+            return processes
+        Process = self.env["crm.sales.process"]
+        if Process._lock_default_processes(Process.union(*processes.values())):
+            return processes
+        Process._clear_default_process_rules()
+        processes = self._get_sales_process_by_rules()
+        Process._lock_default_processes(Process.union(*processes.values()))
+        return processes
+
+    def _lock_sales_process_steps(self):
+        """Share-lock the steps (with their processes) these leads are on until commit.
+
+        Concurrency: under PostgreSQL's repeatable read, reading a step's percentage does not
+        conflict with a manager changing it at the same time, and both would commit (the lead
+        left at the old percentage). The lock makes them conflict: a change of the step (or
+        process) committed after this transaction's snapshot, or still running, makes this
+        transaction fail with a serialization error, which Odoo retries with fresh data. A
+        change waiting behind the lock goes on once this transaction commits, and the step's
+        write realigns such leads after its own commit (see crm.sales.process.step).
+        """
+        steps = self.filtered("sales_process_step_id").sales_process_step_id
+        if not steps or self.env.cr.readonly:
+            return
+        self.env["crm.sales.process.step"].flush_model(["probability", "process_id"])
+        self.env["crm.sales.process"].flush_model(["active"])
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT step.id
+                  FROM crm_sales_process_step step
+                  JOIN crm_sales_process process ON process.id = step.process_id
+                 WHERE step.id = ANY(%s)
+                 ORDER BY step.id
+                   FOR SHARE
+                """,
+                sorted(steps.ids),
+            )
+        )
 
     def _assign_sales_process_by_rules(self):
         """Give leads without a process the one of the rules, keeping their stage if it is a

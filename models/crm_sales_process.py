@@ -379,6 +379,7 @@ class CrmSalesProcess(models.Model):
                 vals["default_scope"] = "none"
         return vals_list
 
+    @api.readonly
     def action_view_opportunities(self):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id("crm.crm_lead_opportunities")
@@ -401,6 +402,7 @@ class CrmSalesProcess(models.Model):
             "target": "new",
         }
 
+    @api.readonly
     def action_export_xlsx(self):
         """Download the formatted Excel workbook of these processes (list/form Actions menu)."""
         if not self:
@@ -1054,6 +1056,44 @@ class CrmSalesProcess(models.Model):
         )[1]
 
     @api.model
+    def _lock_default_processes(self, processes):
+        """Share-lock these default processes until commit; whether the cached rules that gave
+        them are current in this transaction.
+
+        Current: each process still active and a default, and no process of their companies
+        changed since the rules were read (the latest change date of each company's processes
+        is kept with its rules). With the lock, a concurrent archiving or change of a default
+        rule makes one of the two transactions fail with a serialization error (retried by
+        Odoo) instead of creating opportunities on a process that is no longer the default.
+        """
+        if not processes:
+            return True
+        self.flush_model()
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT process.id, process.company_id,
+                       (SELECT max(other.write_date) FROM crm_sales_process other
+                         WHERE other.company_id = process.company_id)
+                  FROM crm_sales_process process
+                 WHERE process.id = ANY(%s)
+                   AND process.active
+                   AND process.default_scope != 'none'
+                 ORDER BY process.id
+                   FOR SHARE OF process
+                """,
+                sorted(processes.ids),
+            )
+        )
+        rows = self.env.cr.fetchall()
+        if len(rows) != len(processes):
+            return False
+        rules = self._get_default_process_rules({company_id for _id, company_id, _d in rows})
+        return all(
+            rules.get(company_id, {}).get("stamp") == stamp for _id, company_id, stamp in rows
+        )
+
+    @api.model
     def _clear_default_process_rules(self):
         self.env.registry.clear_cache()
 
@@ -1065,9 +1105,10 @@ class CrmSalesProcess(models.Model):
         rules once warm. Changes of processes and steps clear the cache.
 
         :returns: ``{company id: {"user": {user id: process id}, "team": {team id: process id},
-            "department": {department id: process id}, "all": process id or False}}`` for active
-            processes with steps and a default scope other than "none"; companies without any
-            such process are left out.
+            "department": {department id: process id}, "all": process id or False,
+            "stamp": latest change date of the company's processes}}`` for active processes
+            with steps and a default scope other than "none"; companies without any such
+            process are left out.
         """
         if not company_ids:
             return {}
@@ -1077,7 +1118,7 @@ class CrmSalesProcess(models.Model):
     @ormcache("company_ids")
     def _read_default_process_rules(self, company_ids):
         """_get_default_process_rules in one query, uncached."""
-        self.flush_model(RULE_FIELDS)
+        self.flush_model()
         self.env["crm.sales.process.step"].flush_model(["process_id"])
         self.env.cr.execute(
             SQL(
@@ -1089,7 +1130,9 @@ class CrmSalesProcess(models.Model):
                               WHERE rel.process_id = process.id),
                        ARRAY(SELECT rel.department_id
                                FROM crm_sales_process_default_department_rel rel
-                              WHERE rel.process_id = process.id)
+                              WHERE rel.process_id = process.id),
+                       (SELECT max(other.write_date) FROM crm_sales_process other
+                         WHERE other.company_id = process.company_id)
                   FROM crm_sales_process process
                  WHERE process.active
                    AND process.default_scope != 'none'
@@ -1103,9 +1146,10 @@ class CrmSalesProcess(models.Model):
         )
         rules = {}
         for row in self.env.cr.fetchall():
-            process_id, company_id, scope, user_ids, team_ids, department_ids = row
+            process_id, company_id, scope, user_ids, team_ids, department_ids, stamp = row
             rule = rules.setdefault(
-                company_id, {"user": {}, "team": {}, "department": {}, "all": False}
+                company_id,
+                {"user": {}, "team": {}, "department": {}, "all": False, "stamp": stamp},
             )
             if scope == "all":
                 rule["all"] = rule["all"] or process_id

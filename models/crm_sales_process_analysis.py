@@ -112,6 +112,7 @@ class CrmSalesProcessAnalysis(models.AbstractModel):
         }
 
     @api.model
+    @api.readonly
     def action_print_pdf(self, filters=None):
         """The PDF of the analysis for these filters (the dashboard's Print button)."""
         filters = self._normalize_filters(filters)

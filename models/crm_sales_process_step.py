@@ -1,10 +1,22 @@
 # Copyright 2026 crm_sales_process authors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import api, fields, models
+import logging
+import random
+import time
+
+from odoo import SUPERUSER_ID, api, fields, models
 from odoo.exceptions import UserError, ValidationError
+from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
+from odoo.tools import SQL
 from odoo.tools.misc import get_lang
 
 from .tools import format_percentage, user_initials
+
+_logger = logging.getLogger(__name__)
+
+# Tries of the realignment run after a percentage change commits (see
+# _realign_opportunities_after_commit).
+REALIGN_TRIES = 5
 
 
 class CrmSalesProcessStep(models.Model):
@@ -257,6 +269,7 @@ class CrmSalesProcessStep(models.Model):
             self.env["crm.sales.process"]._clear_default_process_rules()
         if "probability" in vals:
             self._update_opportunity_probabilities()
+            self._realign_opportunities_after_commit()
         return result
 
     @api.ondelete(at_uninstall=False)
@@ -309,6 +322,57 @@ class CrmSalesProcessStep(models.Model):
             raise UserError(
                 message % {"step": step.name, "process": step.process_id.name, "count": count}
             )
+        for step_id, count in self._lock_and_count_committed_opportunities().items():
+            step = self.browse(step_id)
+            raise UserError(
+                message % {"step": step.name, "process": step.process_id.name, "count": count}
+            )
+
+    def _lock_and_count_committed_opportunities(self):
+        """Lock these steps against new opportunities; {step id: count} of the opportunities
+        on them that this transaction's snapshot does not show.
+
+        Concurrency: an opportunity put on a step holds a share lock on it until its commit
+        (see crm.lead._lock_sales_process_steps). The update lock taken here waits for those,
+        and once granted no other opportunity can join the steps before this transaction ends;
+        but one that joined after this transaction's snapshot is invisible to it. A new
+        transaction lists the opportunities on the steps as committed; locking them here then
+        fails with a serialization error for those moved there meanwhile (Odoo retries, and
+        the retry sees them), skips those created meanwhile (counted), and keeps those this
+        transaction itself moved away.
+        """
+        if self.env.cr.readonly:
+            return {}
+        self.env.cr.execute(
+            SQL(
+                "SELECT id FROM crm_sales_process_step WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
+                list(self.ids),
+            )
+        )
+        with self.env.registry.cursor() as cr:
+            cr.execute(
+                SQL(
+                    "SELECT id, sales_process_step_id FROM crm_lead "
+                    "WHERE sales_process_step_id = ANY(%s)",
+                    list(self.ids),
+                )
+            )
+            committed = dict(cr.fetchall())
+        if not committed:
+            return {}
+        self.env["crm.lead"].flush_model(["sales_process_step_id"])
+        self.env.cr.execute(
+            SQL(
+                "SELECT id FROM crm_lead WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
+                list(committed),
+            )
+        )
+        visible = {row[0] for row in self.env.cr.fetchall()}
+        counts = {}
+        for lead_id, step_id in committed.items():
+            if lead_id not in visible:
+                counts[step_id] = counts.get(step_id, 0) + 1
+        return counts
 
     def _get_missing_stage_message(self, process):
         return self.env._(
@@ -335,6 +399,65 @@ class CrmSalesProcessStep(models.Model):
         """The percentage as reports show it: "25 %", "12.50 %" (in the user's number format)."""
         self.ensure_one()
         return f"{format_percentage(self.env, self.probability, lang)} %"
+
+    def _realign_opportunities_after_commit(self):
+        """Once this transaction commits, realign the steps' open opportunities again, in a
+        new transaction.
+
+        Concurrency: an opportunity put on the step by a transaction that committed after
+        this one took its snapshot, but before it changed the step, is invisible here and
+        kept the old percentage (its share lock on the step did not conflict with the change:
+        PostgreSQL only fails transactions on concurrent updates, not on concurrent locks).
+        A new transaction sees it. Retried on serialization failures; if it still fails, the
+        daily predictive-scoring cron realigns such opportunities (see
+        crm.lead._update_automated_probabilities).
+        """
+        if not self:
+            return
+        step_ids = tuple(self.ids)
+        registry = self.env.registry
+
+        @self.env.cr.postcommit.add
+        def realign():
+            for attempt in range(1, REALIGN_TRIES + 1):
+                try:
+                    with registry.cursor() as cr:
+                        env = api.Environment(cr, SUPERUSER_ID, {})
+                        env[self._name].browse(step_ids).exists()._realign_opportunities()
+                    return
+                except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
+                    time.sleep(random.uniform(0.0, 0.1 * 2**attempt))
+            _logger.warning(
+                "Sales process steps %s: opportunities not realigned with the new "
+                "percentage after %s tries; the predictive scoring cron will do it.",
+                step_ids,
+                REALIGN_TRIES,
+            )
+
+    def _realign_opportunities(self):
+        """Open opportunities on these steps whose probability is not the step's get it."""
+        if not self:
+            return
+        Lead = self.env["crm.lead"].with_context(active_test=False)
+        Lead.flush_model(["probability", "sales_process_step_id", "active", "won_status"])
+        self.flush_recordset(["probability"])
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT lead.id
+                  FROM crm_lead lead
+                  JOIN crm_sales_process_step step ON step.id = lead.sales_process_step_id
+                 WHERE step.id = ANY(%s)
+                   AND lead.active
+                   AND lead.won_status = 'pending'
+                   AND (lead.probability IS DISTINCT FROM step.probability
+                        OR lead.automated_probability IS DISTINCT FROM step.probability)
+                """,
+                list(self.ids),
+            )
+        )
+        lead_ids = [row[0] for row in self.env.cr.fetchall()]
+        Lead.browse(lead_ids)._sync_sales_process_probability()
 
     def _update_opportunity_probabilities(self):
         """Open (active, not won) opportunities on the steps get their new percentage.

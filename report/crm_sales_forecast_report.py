@@ -15,6 +15,7 @@ class ReportCrmSalesForecast(models.AbstractModel):
     _description = "Sales Forecast Report"
 
     @api.model
+    @api.readonly
     def _get_report_values(self, docids, data=None):
         wizards = self.env["crm.sales.forecast.wizard"].browse(docids)
         if len(wizards) != 1:

@@ -13,6 +13,7 @@ class ReportCrmSalesProcess(models.AbstractModel):
     _description = "Sales Processes Report"
 
     @api.model
+    @api.readonly
     def _get_report_values(self, docids, data=None):
         processes = self.env["crm.sales.process"].with_context(active_test=False).browse(docids)
         lang = get_lang(self.env)

@@ -140,6 +140,7 @@ class CrmSalesForecastWizard(models.TransientModel):
                     )
                 )
 
+    @api.readonly
     def action_print_pdf(self):
         self.ensure_one()
         # config=False: print right away, without Odoo's first-time document layout dialog.
