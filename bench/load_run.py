@@ -760,40 +760,59 @@ class Faults(threading.Thread):
         return not self.run_.stop.is_set()
 
     def run(self):
+        """Each fault in its own thread at its own time: a slow one does not delay the
+        others."""
+        schedule = [(0.2, self.kill_busy_worker), (0.3, self.terminate_cron_connection),
+                    (0.7, lambda: self.trigger_crons("second trigger (the cron runs again)"))]
+        if self.run_.mode == "proc":
+            self.manager = Client(self.run_.url, self.run_.db, "load_mgr", "load_mgr-pw",
+                                  self.run_.stats).authenticate()
+            schedule.append((0.4, self.step_burst))
+        threads = [threading.Thread(target=self.at, args=item, daemon=True) for item in schedule]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    def at(self, share, fault):
+        if not self.sleep_until(share):
+            return
         try:
-            if self.sleep_until(0.2):
-                self.kill_busy_worker()
-            if self.sleep_until(0.35):
-                self.terminate_cron_connection()
-            if self.run_.mode == "proc" and self.sleep_until(0.5):
-                self.step_burst()
-            if self.sleep_until(0.7):
-                self.trigger_crons("second trigger (the cron must run again)")
+            fault()
         except Exception as error:  # noqa: BLE001 - reported, the run goes on
-            self.errors.append(f"fault thread: {error!r}")
+            self.errors.append(f"{getattr(fault, '__name__', 'fault')}: {error!r}")
 
     def kill_busy_worker(self):
+        """SIGKILL an HTTP worker while it serves a request.
+
+        HTTP workers' database connections carry the prefork master's pid in their
+        application_name (the registry's connection settings are made before the fork), so
+        the busy worker is found by its CPU time: one whose CPU time advances between two
+        samples 10 ms apart, or running, is serving a request (an idle worker sleeps in
+        select()).
+        """
         run = self.run_
         http_pids, _cron = worker_pids(run.logfile)
-        names = {f"odoo-{pid}": pid for pid in http_pids}
-        conn = pg("postgres")
+
+        def cpu(pid):
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                return None, None
+            return fields[0], int(fields[11]) + int(fields[12])
+
         victim, busy = None, False
         deadline = time.monotonic() + 4
-        with conn.cursor() as cr:
-            # Mid-request: a query running, or a transaction open while Python works
-            while time.monotonic() < deadline and not victim:
-                cr.execute(
-                    "SELECT application_name FROM pg_stat_activity WHERE datname = %s "
-                    "AND state IN ('active', 'idle in transaction') "
-                    "AND application_name = ANY(%s)",
-                    (run.db, list(names)),
-                )
-                rows = cr.fetchall()
-                if rows:
-                    victim, busy = names[rows[0][0]], True
-                else:
-                    time.sleep(0.01)
-        conn.close()
+        before = {pid: cpu(pid)[1] for pid in http_pids}
+        while time.monotonic() < deadline and not victim:
+            time.sleep(0.01)
+            for pid in http_pids:
+                state, ticks = cpu(pid)
+                if state == "R" or (ticks is not None and before.get(pid) is not None
+                                    and ticks > before[pid]):
+                    victim, busy = pid, True
+                    break
+                before[pid] = ticks
         if not victim and http_pids:
             victim = http_pids[0]
         if not victim:
@@ -801,18 +820,19 @@ class Faults(threading.Thread):
             return
         os.kill(victim, signal.SIGKILL)
         run.killed_pid = victim
-        self.log(f"SIGKILL HTTP worker {victim} ({'mid-request' if busy else 'no request seen'})")
+        self.log(f"SIGKILL HTTP worker {victim} ({'busy: serving a request' if busy else 'idle'})")
 
     def step_burst(self):
         """Change the hot steps' percentages in quick succession while clients move onto
         them."""
         run = self.run_
-        manager = Client(run.url, run.db, "load_mgr", "load_mgr-pw", run.stats).authenticate()
+        manager = self.manager
+        self.log("burst of percentage changes on the hot steps starts")
         for _ in range(10):
             for step_id, choices in run.hot_steps.items():
                 run_op(run.stats, "mgr_step_percentage", lambda s=step_id, c=choices: manager.call(
                     "crm.sales.process.step", "write", [s], {"probability": random.choice(c)}))
-        self.log("burst of 10 percentage changes per hot step")
+        self.log("burst ends: 10 percentage changes per hot step")
 
     def trigger_crons(self, label):
         run = self.run_
@@ -1100,9 +1120,10 @@ class Checks:
             expected.update(client.leads)
         if not expected:
             return {"violations": 0, "checked": 0}
+        process = "l.sales_process_id" if self.run.mode == "proc" else "NULL"
         rows = self.sql(
             "SELECT l.id, l.name, l.expected_revenue, l.active, l.stage_id, s.is_won, "
-            "l.sales_process_id FROM crm_lead l JOIN crm_stage s ON s.id = l.stage_id "
+            f"{process} FROM crm_lead l JOIN crm_stage s ON s.id = l.stage_id "
             "WHERE l.id = ANY(%s)", (list(expected),))
         found = {row[0]: row for row in rows}
         problems = []
