@@ -5,10 +5,10 @@
 # invariant checked; stock crm and the addon side by side. See bench/README.md.
 #
 #   bash bench/load.sh [--duration S] [--clients N] [--workers N] [--replica] [--no-stock]
-#                      [--reuse] [--no-faults]
+#                      [--reuse] [--no-faults] [--sequential]
 # or the same through the environment: LOAD_DURATION (60), LOAD_CLIENTS (6), LOAD_WORKERS (2),
-# LOAD_REPLICA=1, LOAD_STOCK=0, LOAD_REUSE=1, LOAD_FAULTS=0, LOAD_STOCK_DB (load_stock),
-# LOAD_PROC_DB (load_proc), LOAD_PORT (8180; the gevent port is LOAD_PORT + 1),
+# LOAD_REPLICA=1, LOAD_STOCK=0, LOAD_REUSE=1, LOAD_FAULTS=0, LOAD_PARALLEL=0, LOAD_STOCK_DB
+# (load_stock), LOAD_PROC_DB (load_proc), LOAD_PORT (8180: stock 8180, addon 8182, gevent +1),
 # LOAD_REPLICA_PORT (5433), LOAD_OUT (bench/.load: logs and JSON results).
 # Exit code 1 on any unexpected error, invariant violation or failed fault injection.
 source "$(dirname "$0")/../scripts/env.sh"
@@ -20,6 +20,7 @@ REPLICA=${LOAD_REPLICA:-0}
 STOCK=${LOAD_STOCK:-1}
 REUSE=${LOAD_REUSE:-0}
 FAULTS=${LOAD_FAULTS:-1}
+PARALLEL=${LOAD_PARALLEL:-1}
 STOCK_DB=${LOAD_STOCK_DB:-load_stock}
 PROC_DB=${LOAD_PROC_DB:-load_proc}
 PORT=${LOAD_PORT:-8180}
@@ -33,6 +34,7 @@ while [ $# -gt 0 ]; do
         --no-stock) STOCK=0 ;;
         --reuse) REUSE=1 ;;
         --no-faults) FAULTS=0 ;;
+        --sequential) PARALLEL=0 ;;
         -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
         *) die "unknown option $1 (see --help)" ;;
     esac
@@ -46,13 +48,15 @@ mkdir -p "$OUT"
 PGBIN=/usr/lib/postgresql/$PGVERSION/bin
 PGMAIN_CONF=/etc/postgresql/$PGVERSION/main
 REPLICA_DIR=/var/lib/postgresql/$PGVERSION/load_replica
-ODOO_PID=""
 start=$(date +%s)
 
 pg_as_postgres() { as_root runuser -u postgres -- "$@"; }
 
 cleanup() {
-    stop_odoo
+    local pidfile
+    for pidfile in "$OUT"/odoo-*.pid; do
+        [ -f "$pidfile" ] && stop_odoo "$(cat "$pidfile")" && rm -f "$pidfile"
+    done
     [ "$REPLICA" = 1 ] && stop_replica
     return 0
 }
@@ -142,19 +146,23 @@ prepare_db() {  # prepare_db <db> <modules>
     odoo_bin -d "$db" -i "$modules" --stop-after-init --no-http --log-level=warn
 }
 
-stop_odoo() {
-    if [ -n "$ODOO_PID" ] && kill -0 "$ODOO_PID" 2>/dev/null; then
-        kill -TERM "$ODOO_PID"
-        for _ in $(seq 1 60); do kill -0 "$ODOO_PID" 2>/dev/null || break; sleep 0.5; done
-        kill -0 "$ODOO_PID" 2>/dev/null && kill -KILL "$ODOO_PID"
-        # Workers of a master that had to be killed: its own children only
-        pkill -KILL -P "$ODOO_PID" 2>/dev/null || true
+stop_odoo() {  # stop_odoo <master pid>: the server this script started, and its workers
+    local pid=$1
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+        kill -TERM "$pid"
+        for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+        if kill -0 "$pid" 2>/dev/null; then
+            pkill -KILL -P "$pid" 2>/dev/null || true
+            kill -KILL "$pid" 2>/dev/null || true
+        fi
     fi
-    ODOO_PID=""
+    return 0
 }
 
-start_odoo() {  # start_odoo <db> <logfile>
-    local db=$1 logfile=$2 replica_args=()
+run_mode() {  # run_mode <stock|proc> <db> <port>
+    local mode=$1 db=$2 port=$3 logfile="$OUT/odoo-$1.log" replica_args=() status=0
+    log "$mode run on $db (port $port): ${DURATION}s, $CLIENTS clients, $WORKERS workers$(
+        [ "$REPLICA" = 1 ] && echo ', replica')"
     if [ "$REPLICA" = 1 ]; then
         replica_args=(--db_replica_host=127.0.0.1 "--db_replica_port=$REPLICA_PORT")
     fi
@@ -163,24 +171,22 @@ start_odoo() {  # start_odoo <db> <logfile>
     ODOO_NOTIFY_CRON_CHANGES=1 "$ODOO_VENV/bin/python" "$ODOO_SRC/odoo-bin" \
         --addons-path="$ADDONS_PATH" -d "$db" --db-filter="^$db\$" \
         --workers="$WORKERS" --max-cron-threads=1 \
-        --http-port="$PORT" --gevent-port=$((PORT + 1)) --http-interface=127.0.0.1 \
+        --http-port="$port" --gevent-port=$((port + 1)) --http-interface=127.0.0.1 \
         --limit-time-real=600 --limit-time-cpu=300 --limit-request=100000 \
         --log-level=info --logfile="$logfile" "${replica_args[@]}" >"$logfile.out" 2>&1 &
-    ODOO_PID=$!
-}
-
-run_mode() {  # run_mode <stock|proc> <db>
-    local mode=$1 db=$2 logfile="$OUT/odoo-$1.log"
-    log "$mode run on $db: ${DURATION}s, $CLIENTS clients, $WORKERS workers$([ "$REPLICA" = 1 ] \
-        && echo ', replica')"
-    start_odoo "$db" "$logfile"
-    local status=0
+    local pid=$!
+    echo "$pid" >"$OUT/odoo-$mode.pid"
     "$ODOO_VENV/bin/python" "$REPO_DIR/bench/load_run.py" run --mode "$mode" --db "$db" \
-        --url "http://127.0.0.1:$PORT" --duration "$DURATION" --clients "$CLIENTS" \
+        --url "http://127.0.0.1:$port" --duration "$DURATION" --clients "$CLIENTS" \
         --workers "$WORKERS" --log "$logfile" --faults "$FAULTS" \
         --replica-port "$([ "$REPLICA" = 1 ] && echo "$REPLICA_PORT" || echo 0)" \
-        --result "$OUT/result-$mode.json" || status=$?
-    stop_odoo
+        --result "$OUT/result-$mode.json" >"$OUT/driver-$mode.log" 2>&1 || status=$?
+    stop_odoo "$pid"
+    rm -f "$OUT/odoo-$mode.pid"
+    if [ "$status" != 0 ]; then
+        log "$mode run failed ($status): $OUT/driver-$mode.log"
+        tail -20 "$OUT/driver-$mode.log" >&2
+    fi
     return $status
 }
 
@@ -195,12 +201,20 @@ if [ "$STOCK" = 1 ]; then wait "$stock_prep"; fi
 
 failed=0
 results=()
+# In parallel (default) both servers share the machine's load alike, which matters more for
+# the side by side than having the machine alone; --sequential runs them one after the other.
 if [ "$STOCK" = 1 ]; then
-    run_mode stock "$STOCK_DB" || failed=1
     results+=("$OUT/result-stock.json")
+    if [ "$PARALLEL" = 1 ]; then
+        run_mode stock "$STOCK_DB" "$PORT" &
+        stock_run=$!
+    else
+        run_mode stock "$STOCK_DB" "$PORT" || failed=1
+    fi
 fi
-run_mode proc "$PROC_DB" || failed=1
+run_mode proc "$PROC_DB" $((PORT + 2)) || failed=1
 results+=("$OUT/result-proc.json")
+if [ "$STOCK" = 1 ] && [ "$PARALLEL" = 1 ]; then wait "$stock_run" || failed=1; fi
 "$ODOO_VENV/bin/python" "$REPO_DIR/bench/load_run.py" compare "${results[@]}" || failed=1
 log "load run done in $(( $(date +%s) - start )) s (logs and results in $OUT)"
 exit $failed

@@ -259,9 +259,7 @@ def xmlid(admin, module, name):
 
 def setup(admin, mode, salespeople):
     """Users, teams, departments, stages and (addon) processes; returns the layout."""
-    done = admin.call(
-        "ir.config_parameter", "get_param", SETUP_PARAM, False
-    )
+    done = admin.call("ir.config_parameter", "get_param", SETUP_PARAM, False)
     if done:
         layout = json.loads(done)
         if len(layout["salespeople"]) >= salespeople:
@@ -293,18 +291,26 @@ def setup(admin, mode, salespeople):
         admin.call(
             "hr.employee",
             "create",
-            {"name": f"Load Salesperson {i}", "user_id": user_id,
-             "department_id": departments[i % 3]},
+            {
+                "name": f"Load Salesperson {i}",
+                "user_id": user_id,
+                "department_id": departments[i % 3],
+            },
         )
         team = teams[i % 2]
         admin.call("crm.team.member", "create", {"crm_team_id": team, "user_id": user_id})
-        people.append({"login": login, "uid": user_id, "team": team,
-                       "department": departments[i % 3]})
+        people.append(
+            {"login": login, "uid": user_id, "team": team, "department": departments[i % 3]}
+        )
     manager = admin.call(
         "res.users",
         "create",
-        {"name": "Load Manager", "login": "load_mgr", "password": "load_mgr-pw",
-         "group_ids": [(4, manager_group)]},
+        {
+            "name": "Load Manager",
+            "login": "load_mgr",
+            "password": "load_mgr-pw",
+            "group_ids": [(4, manager_group)],
+        },
     )
     stages = {
         row["name"]: row["id"]
@@ -327,16 +333,31 @@ def setup(admin, mode, salespeople):
     if mode == "proc":
         definitions = {
             # name: (steps [(stage, %)], scope, targets)
-            "standard": ([("New", 10), ("Qualified", 30), ("Proposition", 60), ("Won", 100)],
-                         "all", []),
-            "spare": ([("New", 10), ("Discovery", 25), ("Proposition", 50), ("Won", 100)],
-                      "none", []),
-            "team": ([("Discovery", 15), ("Demo", 40), ("Negotiation", 70), ("Won", 100)],
-                     "team", [teams[0]]),
-            "department": ([("New", 20), ("Demo", 45), ("Negotiation", 80), ("Won", 100)],
-                           "department", [departments[1]]),
-            "user": ([("Qualified", 20), ("Negotiation", 65), ("Won", 100)],
-                     "user", [people[0]["uid"], people[1 % len(people)]["uid"]]),
+            "standard": (
+                [("New", 10), ("Qualified", 30), ("Proposition", 60), ("Won", 100)],
+                "all",
+                [],
+            ),
+            "spare": (
+                [("New", 10), ("Discovery", 25), ("Proposition", 50), ("Won", 100)],
+                "none",
+                [],
+            ),
+            "team": (
+                [("Discovery", 15), ("Demo", 40), ("Negotiation", 70), ("Won", 100)],
+                "team",
+                [teams[0]],
+            ),
+            "department": (
+                [("New", 20), ("Demo", 45), ("Negotiation", 80), ("Won", 100)],
+                "department",
+                [departments[1]],
+            ),
+            "user": (
+                [("Qualified", 20), ("Negotiation", 65), ("Won", 100)],
+                "user",
+                [people[0]["uid"], people[1 % len(people)]["uid"]],
+            ),
         }
         for key, (steps, scope, targets) in definitions.items():
             vals = {
@@ -392,13 +413,26 @@ class Salesperson(threading.Thread):
 
     def run(self):
         run = self.run_
-        self.client = Client(run.url, run.db, self.person["login"], self.person["login"] + "-pw",
-                             run.stats).authenticate()
-        ops = [("create", 20), ("move", 28), ("win", 7), ("lose", 7), ("restore", 5),
-               ("forecast_read", 8), ("pipeline_read", 6)]
+        self.client = Client(
+            run.url, run.db, self.person["login"], self.person["login"] + "-pw", run.stats
+        ).authenticate()
+        ops = [
+            ("create", 20),
+            ("move", 28),
+            ("win", 7),
+            ("lose", 7),
+            ("restore", 5),
+            ("forecast_read", 8),
+            ("pipeline_read", 6),
+        ]
         if run.mode == "proc":
-            ops += [("wrong_stage", 5), ("wrong_probability", 5), ("change_process", 5),
-                    ("forecast_report", 3), ("kpis", 4)]
+            ops += [
+                ("wrong_stage", 5),
+                ("wrong_probability", 5),
+                ("change_process", 5),
+                ("forecast_report", 3),
+                ("kpis", 4),
+            ]
         names, weights = zip(*ops, strict=True)
         while not run.stop.is_set():
             op = self.random.choices(names, weights)[0]
@@ -434,15 +468,26 @@ class Salesperson(threading.Thread):
     def op_create(self, op):
         name = f"Load {self.person['login']} {uuid.uuid4().hex[:10]}"
         revenue = self.random.randint(10, 1000) * 100
-        vals = {"name": name, "type": "opportunity", "expected_revenue": revenue,
-                "user_id": self.client.uid, "team_id": self.person["team"]}
+        vals = {
+            "name": name,
+            "type": "opportunity",
+            "expected_revenue": revenue,
+            "user_id": self.client.uid,
+            "team_id": self.person["team"],
+        }
         if self.run_.mode == "stock":
             vals["stage_id"] = self.run_.layout["stages"]["New"]
         outcome, lead_id = self.call_op(op, lambda: self.client.call("crm.lead", "create", vals))
         if outcome == "ok":
-            self.leads[lead_id] = {"name": name, "revenue": revenue, "active": True,
-                                   "won": False, "stage": vals.get("stage_id"),
-                                   "process": None, "uncertain": False}
+            self.leads[lead_id] = {
+                "name": name,
+                "revenue": revenue,
+                "active": True,
+                "won": False,
+                "stage": vals.get("stage_id"),
+                "process": None,
+                "uncertain": False,
+            }
             self.run_.created.append(lead_id)
 
     def pick(self, candidates):
@@ -454,10 +499,14 @@ class Salesperson(threading.Thread):
             return self.op_create("create")
         run = self.run_
         if run.mode == "proc":
+
             def move():
                 lead = self.read_lead(lead_id)
-                steps = [s for s in self.process_steps(lead["sales_process_id"][0])
-                         if not s["is_won"]] if lead["sales_process_id"] else []
+                steps = (
+                    [s for s in self.process_steps(lead["sales_process_id"][0]) if not s["is_won"]]
+                    if lead["sales_process_id"]
+                    else []
+                )
                 if not steps:
                     return None
                 hot = [s for s in steps if s["id"] in run.hot_steps]
@@ -471,6 +520,7 @@ class Salesperson(threading.Thread):
                 stage = self.random.choice(stages)
                 self.client.call("crm.lead", "write", [lead_id], {"stage_id": stage})
                 return stage
+
         outcome, stage = self.call_op(op, move, lead_id)
         if outcome == "ok" and stage:
             self.expect(lead_id, stage=stage)
@@ -531,8 +581,12 @@ class Salesperson(threading.Thread):
                 "crm.lead",
                 "web_search_read",
                 [("type", "=", "opportunity"), ("user_id", "=", self.client.uid)],
-                specification={"name": {}, "stage_id": {"fields": {"display_name": {}}},
-                               "probability": {}, "expected_revenue": {}},
+                specification={
+                    "name": {},
+                    "stage_id": {"fields": {"display_name": {}}},
+                    "probability": {},
+                    "expected_revenue": {},
+                },
                 limit=80,
             ),
         )
@@ -569,7 +623,9 @@ class Salesperson(threading.Thread):
             if not lead["sales_process_id"]:
                 raise Skip()
             self.client.call(
-                "crm.lead", "write", [lead_id],
+                "crm.lead",
+                "write",
+                [lead_id],
                 {"probability": (lead["probability"] + 7.5) % 100},
             )
 
@@ -594,8 +650,7 @@ class Salesperson(threading.Thread):
         def report():
             wizard = self.client.call("crm.sales.forecast.wizard", "create", {})
             html = self.client.get(
-                "/report/html/crm_sales_process.crm_sales_forecast_report_document/"
-                f"{wizard}"
+                f"/report/html/crm_sales_process.crm_sales_forecast_report_document/{wizard}"
             ).text
             if "Sales Forecast" not in html:
                 raise RpcError("report", "no forecast in the report HTML")
@@ -604,9 +659,7 @@ class Salesperson(threading.Thread):
 
     def op_kpis(self, op):
         processes = [p["id"] for p in self.run_.layout["processes"].values()]
-        self.call_op(
-            op, lambda: self.client.call("crm.sales.process", "get_kpis", processes)
-        )
+        self.call_op(op, lambda: self.client.call("crm.sales.process", "get_kpis", processes))
 
 
 class Manager(threading.Thread):
@@ -622,13 +675,27 @@ class Manager(threading.Thread):
         self.client = Client(run.url, run.db, "load_mgr", "load_mgr-pw", run.stats).authenticate()
         if run.mode == "stock":
             while not run.stop.wait(0.3):
-                run_op(run.stats, "mgr_forecast_read", lambda: self.client.call(
-                    "crm.lead", "formatted_read_group", [("type", "=", "opportunity")],
-                    groupby=["user_id"], aggregates=["prorated_revenue:sum"]))
+                run_op(
+                    run.stats,
+                    "mgr_forecast_read",
+                    lambda: self.client.call(
+                        "crm.lead",
+                        "formatted_read_group",
+                        [("type", "=", "opportunity")],
+                        groupby=["user_id"],
+                        aggregates=["prorated_revenue:sum"],
+                    ),
+                )
             return
-        ops = [("step_percentage", 40), ("rule_user", 10), ("rule_team", 10),
-               ("rule_department", 10), ("rule_everyone", 8), ("archive", 12),
-               ("conflicting_rule", 10)]
+        ops = [
+            ("step_percentage", 40),
+            ("rule_user", 10),
+            ("rule_team", 10),
+            ("rule_department", 10),
+            ("rule_everyone", 8),
+            ("archive", 12),
+            ("conflicting_rule", 10),
+        ]
         names, weights = zip(*ops, strict=True)
         while not run.stop.wait(self.random.uniform(0.15, 0.4)):
             op = self.random.choices(names, weights)[0]
@@ -640,28 +707,45 @@ class Manager(threading.Thread):
     def op_step_percentage(self, op, step_id=None):
         run = self.run_
         step_id = step_id or self.random.choice(sorted(run.hot_steps))
-        run_op(run.stats, op, self.write(
-            "crm.sales.process.step", [step_id],
-            {"probability": self.random.choice(run.hot_steps[step_id])}))
+        run_op(
+            run.stats,
+            op,
+            self.write(
+                "crm.sales.process.step",
+                [step_id],
+                {"probability": self.random.choice(run.hot_steps[step_id])},
+            ),
+        )
 
     def op_rule_user(self, op):
         people = [p["uid"] for p in self.run_.layout["salespeople"]]
         chosen = self.random.sample(people, k=min(2, len(people)))
         process = self.run_.layout["processes"]["user"]["id"]
-        run_op(self.run_.stats, op, self.write(
-            "crm.sales.process", [process], {"default_user_ids": [(6, 0, chosen)]}))
+        run_op(
+            self.run_.stats,
+            op,
+            self.write("crm.sales.process", [process], {"default_user_ids": [(6, 0, chosen)]}),
+        )
 
     def op_rule_team(self, op):
         team = self.random.choice(self.run_.layout["teams"])
         process = self.run_.layout["processes"]["team"]["id"]
-        run_op(self.run_.stats, op, self.write(
-            "crm.sales.process", [process], {"default_team_ids": [(6, 0, [team])]}))
+        run_op(
+            self.run_.stats,
+            op,
+            self.write("crm.sales.process", [process], {"default_team_ids": [(6, 0, [team])]}),
+        )
 
     def op_rule_department(self, op):
         department = self.random.choice(self.run_.layout["departments"])
         process = self.run_.layout["processes"]["department"]["id"]
-        run_op(self.run_.stats, op, self.write(
-            "crm.sales.process", [process], {"default_department_ids": [(6, 0, [department])]}))
+        run_op(
+            self.run_.stats,
+            op,
+            self.write(
+                "crm.sales.process", [process], {"default_department_ids": [(6, 0, [department])]}
+            ),
+        )
 
     def op_rule_everyone(self, op):
         processes = self.run_.layout["processes"]
@@ -669,8 +753,10 @@ class Manager(threading.Thread):
 
         def switch():
             current = self.client.call(
-                "crm.sales.process", "search",
-                [("default_scope", "=", "all"), ("id", "in", [standard, spare])])
+                "crm.sales.process",
+                "search",
+                [("default_scope", "=", "all"), ("id", "in", [standard, spare])],
+            )
             new = spare if standard in current else standard
             if current:
                 self.client.call("crm.sales.process", "write", current, {"default_scope": "none"})
@@ -680,7 +766,8 @@ class Manager(threading.Thread):
 
     def op_archive(self, op):
         process = self.random.choice(
-            [self.run_.layout["processes"][key]["id"] for key in ("spare", "team")])
+            [self.run_.layout["processes"][key]["id"] for key in ("spare", "team")]
+        )
 
         def archive_and_back():
             self.client.call("crm.sales.process", "action_archive", [process])
@@ -695,7 +782,8 @@ class Manager(threading.Thread):
 
         def conflict():
             current = self.client.call(
-                "crm.sales.process", "search", [("default_scope", "=", "all")])
+                "crm.sales.process", "search", [("default_scope", "=", "all")]
+            )
             if not current:
                 raise Skip()
             other = processes["team"]["id"]
@@ -704,8 +792,9 @@ class Manager(threading.Thread):
         outcome, _result = run_op(self.run_.stats, op, conflict, expect_refusal=True)
         if outcome == "not_refused":
             # Put the team rule back so the run goes on with one everyone default
-            self.client.call("crm.sales.process", "write", [processes["team"]["id"]],
-                             {"default_scope": "team"})
+            self.client.call(
+                "crm.sales.process", "write", [processes["team"]["id"]], {"default_scope": "team"}
+            )
 
 
 # ----------------------------------------------------------------------------------------
@@ -729,7 +818,9 @@ def worker_pids(logfile):
         stat = Path(f"/proc/{pid}/stat")
         return stat.exists() and stat.read_text().split()[2] != "Z"
 
-    return [p for p in dict.fromkeys(http) if alive(p)], [p for p in dict.fromkeys(cron) if alive(p)]
+    return [p for p in dict.fromkeys(http) if alive(p)], [
+        p for p in dict.fromkeys(cron) if alive(p)
+    ]
 
 
 def utc(naive):
@@ -762,11 +853,12 @@ class Faults(threading.Thread):
     def run(self):
         """Each fault in its own thread at its own time: a slow one does not delay the
         others."""
-        schedule = [(0.2, self.kill_busy_worker), (0.3, self.terminate_cron_connection),
-                    (0.7, lambda: self.trigger_crons("second trigger (the cron runs again)"))]
+        schedule = [
+            (0.2, self.kill_busy_worker),
+            (0.3, self.terminate_cron_connection),
+            (0.7, lambda: self.trigger_crons("second trigger (the cron runs again)")),
+        ]
         if self.run_.mode == "proc":
-            self.manager = Client(self.run_.url, self.run_.db, "load_mgr", "load_mgr-pw",
-                                  self.run_.stats).authenticate()
             schedule.append((0.4, self.step_burst))
         threads = [threading.Thread(target=self.at, args=item, daemon=True) for item in schedule]
         for thread in threads:
@@ -808,8 +900,9 @@ class Faults(threading.Thread):
             time.sleep(0.01)
             for pid in http_pids:
                 state, ticks = cpu(pid)
-                if state == "R" or (ticks is not None and before.get(pid) is not None
-                                    and ticks > before[pid]):
+                if state == "R" or (
+                    ticks is not None and before.get(pid) is not None and ticks > before[pid]
+                ):
                     victim, busy = pid, True
                     break
                 before[pid] = ticks
@@ -826,18 +919,27 @@ class Faults(threading.Thread):
         """Change the hot steps' percentages in quick succession while clients move onto
         them."""
         run = self.run_
-        manager = self.manager
+        manager = Client(run.url, run.db, "load_mgr", "load_mgr-pw", run.stats).authenticate()
         self.log("burst of percentage changes on the hot steps starts")
         for _ in range(10):
             for step_id, choices in run.hot_steps.items():
-                run_op(run.stats, "mgr_step_percentage", lambda s=step_id, c=choices: manager.call(
-                    "crm.sales.process.step", "write", [s], {"probability": random.choice(c)}))
+                run_op(
+                    run.stats,
+                    "mgr_step_percentage",
+                    lambda s=step_id, c=choices: manager.call(
+                        "crm.sales.process.step", "write", [s], {"probability": random.choice(c)}
+                    ),
+                )
         self.log("burst ends: 10 percentage changes per hot step")
 
     def trigger_crons(self, label):
         run = self.run_
-        run.admin.call("ir.cron", "write", run.cron_ids, {"nextcall": time.strftime(
-            "%Y-%m-%d %H:%M:%S", time.gmtime(time.time() - 60))})
+        run.admin.call(
+            "ir.cron",
+            "write",
+            run.cron_ids,
+            {"nextcall": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(time.time() - 60))},
+        )
         self.log(f"crons {run.cron_ids} due now: {label}")
         return time.time()
 
@@ -925,7 +1027,8 @@ class LoadRun:
         self.admin.call("ir.cron", "write", self.cron_ids, {"active": True})
         if self.mode == "proc":
             self.cron_ids.append(
-                xmlid(self.admin, "crm_sales_process", "ir_cron_crm_lead_stalled_reminder"))
+                xmlid(self.admin, "crm_sales_process", "ir_cron_crm_lead_stalled_reminder")
+            )
             # The steps whose percentage the manager changes while leads move onto them
             for key in ("standard", "team"):
                 step = self.layout["processes"][key]["steps"][1]
@@ -950,9 +1053,14 @@ class LoadRun:
         if faults:
             faults.join(30)
         elapsed = time.monotonic() - self.started
-        result = {"mode": self.mode, "db": self.db, "duration": elapsed,
-                  "clients": self.args.clients, "workers": self.args.workers,
-                  "replica": bool(self.args.replica_port)}
+        result = {
+            "mode": self.mode,
+            "db": self.db,
+            "duration": elapsed,
+            "clients": self.args.clients,
+            "workers": self.args.workers,
+            "replica": bool(self.args.replica_port),
+        }
         result.update(self.summarize_ops(threads[:-1], elapsed))
         result["faults"] = faults.events if faults else []
         result["fault_errors"] = faults.errors if faults else []
@@ -966,8 +1074,10 @@ class LoadRun:
             return None
         conn = pg(self.db, self.args.replica_port)
         with conn.cursor() as cr:
-            cr.execute("SELECT xact_commit + xact_rollback FROM pg_stat_database "
-                       "WHERE datname = %s", (self.db,))
+            cr.execute(
+                "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = %s",
+                (self.db,),
+            )
             value = cr.fetchone()[0]
         conn.close()
         return value
@@ -979,10 +1089,15 @@ class LoadRun:
         clients = max(len(salespeople), 1)
         all_ops = sum(stats.ok.values()) + sum(stats.refused.values())
         latencies = {
-            op: {"n": len(values), "p50_ms": round(statistics.median(values) * 1000, 1),
-                 "p95_ms": round(sorted(values)[int(len(values) * 0.95) - 1] * 1000, 1)
-                 if len(values) >= 20 else None}
-            for op, values in sorted(stats.latency.items()) if values
+            op: {
+                "n": len(values),
+                "p50_ms": round(statistics.median(values) * 1000, 1),
+                "p95_ms": round(sorted(values)[int(len(values) * 0.95) - 1] * 1000, 1)
+                if len(values) >= 20
+                else None,
+            }
+            for op, values in sorted(stats.latency.items())
+            if values
         }
         return {
             "ops": all_ops,
@@ -1030,6 +1145,7 @@ class Checks:
             checks["worker_rule_cache"] = self.check_worker_cache()
             checks["forecast_wizard_vs_sql"] = self.check_forecast_wizard()
         checks["forecast_read_vs_sql"] = self.check_forecast_read()
+        checks["weighted_revenue_current"] = self.check_weighted_revenue()
         checks["workers"] = self.check_workers()
         if run.args.replica_port:
             checks["replica"] = self.check_replica()
@@ -1062,15 +1178,20 @@ class Checks:
         off_stage, step_mismatch, off_percentage, off_ids, total = rows[0]
         samples = []
         for lead_id in (off_ids or [])[:5]:
-            samples.append(self.sql(
-                "SELECT l.id, l.probability, s.probability, s.id FROM crm_lead l "
-                "JOIN crm_sales_process_step s ON s.id = l.sales_process_step_id "
-                "WHERE l.id = %s", (lead_id,))[0])
+            samples.append(
+                self.sql(
+                    "SELECT l.id, l.probability, s.probability, s.id FROM crm_lead l "
+                    "JOIN crm_sales_process_step s ON s.id = l.sales_process_step_id "
+                    "WHERE l.id = %s",
+                    (lead_id,),
+                )[0]
+            )
         return {
             "on_a_step_of_its_process": {"violations": off_stage, "checked": total},
             "step_field_consistent": {"violations": step_mismatch, "checked": total},
             "step_percentage": {
-                "violations": off_percentage, "checked": total,
+                "violations": off_percentage,
+                "checked": total,
                 "samples (lead, lead %, step %, step)": samples,
             },
         }
@@ -1079,13 +1200,15 @@ class Checks:
         rows = self.sql(
             "SELECT count(*) FILTER (WHERE l.probability != 100), count(*) FROM crm_lead l "
             "JOIN crm_stage s ON s.id = l.stage_id WHERE s.is_won AND l.active "
-            "AND l.type = 'opportunity'")
+            "AND l.type = 'opportunity'"
+        )
         return {"violations": rows[0][0], "checked": rows[0][1]}
 
     def check_lost(self):
         rows = self.sql(
             "SELECT count(*) FILTER (WHERE probability != 0 OR won_status != 'lost'), count(*) "
-            "FROM crm_lead WHERE NOT active AND type = 'opportunity'")
+            "FROM crm_lead WHERE NOT active AND type = 'opportunity'"
+        )
         return {"violations": rows[0][0], "checked": rows[0][1]}
 
     def check_rules_unique(self):
@@ -1124,7 +1247,9 @@ class Checks:
         rows = self.sql(
             "SELECT l.id, l.name, l.expected_revenue, l.active, l.stage_id, s.is_won, "
             f"{process} FROM crm_lead l JOIN crm_stage s ON s.id = l.stage_id "
-            "WHERE l.id = ANY(%s)", (list(expected),))
+            "WHERE l.id = ANY(%s)",
+            (list(expected),),
+        )
         found = {row[0]: row for row in rows}
         problems = []
         uncertain = 0
@@ -1147,8 +1272,12 @@ class Checks:
                 problems.append(f"{lead_id} on stage {stage}, expected {state['stage']}")
             if state["process"] and process != state["process"]:
                 problems.append(f"{lead_id} process {process}, expected {state['process']}")
-        return {"violations": len(problems), "checked": len(expected),
-                "uncertain_skipped": uncertain, "samples": problems[:10]}
+        return {
+            "violations": len(problems),
+            "checked": len(expected),
+            "uncertain_skipped": uncertain,
+            "samples": problems[:10],
+        }
 
     # -- forecast ----------------------------------------------------------------------------
 
@@ -1156,13 +1285,34 @@ class Checks:
         return self.sql(
             """
             SELECT count(*), coalesce(sum(expected_revenue), 0),
-                   coalesce(sum(round((expected_revenue * probability / 100)::numeric, 2)), 0)
+                   coalesce(sum(prorated_revenue), 0)
               FROM crm_lead
              WHERE type = 'opportunity' AND active AND won_status = 'pending'
                AND (company_id = %s OR company_id IS NULL)
             """,
             (self.run.layout["company_id"],),
         )[0]
+
+    def check_weighted_revenue(self):
+        """The stored weighted revenue of every open opportunity is expected revenue x
+        probability. Opportunities with a process: a violation. Without one it is stock
+        Odoo's business: Odoo 19's predictive lead scoring cron rewrites probabilities in SQL
+        and leaves prorated_revenue as it was; reported, not counted."""
+        process = "sales_process_id IS NOT NULL" if self.run.mode == "proc" else "false"
+        rows = self.sql(
+            f"""
+            SELECT count(*) FILTER (WHERE {process}), count(*) FILTER (WHERE NOT ({process})),
+                   count(*)
+              FROM crm_lead
+             WHERE type = 'opportunity' AND active AND won_status = 'pending'
+               AND round(prorated_revenue::numeric, 2)
+                   != round((expected_revenue * probability / 100)::numeric, 2)
+            """
+        )[0]
+        return {
+            "violations": rows[0],
+            "stale_without_process (stock Odoo PLS cron)": rows[1],
+        }
 
     def check_forecast_wizard(self):
         """The forecast wizard's figures (its XLSX Grand Total) against a direct SQL sum."""
@@ -1180,22 +1330,29 @@ class Checks:
         wizard_figures = [total[1], round(total[2], 2), round(total[3], 2)]
         sql_figures = [count, round(float(expected), 2), round(float(prorated), 2)]
         # Stored prorated revenue is rounded per opportunity: a cent per line at most
-        ok = (wizard_figures[:2] == sql_figures[:2]
-              and abs(wizard_figures[2] - sql_figures[2]) <= 0.01 * max(count, 1))
+        ok = wizard_figures[:2] == sql_figures[:2] and abs(
+            wizard_figures[2] - sql_figures[2]
+        ) <= 0.01 * max(count, 1)
         return {"violations": 0 if ok else 1, "wizard": wizard_figures, "sql": sql_figures}
 
     def check_forecast_read(self):
         """CRM's forecast read (prorated revenue per salesperson) against SQL."""
         groups = self.run.admin.call(
-            "crm.lead", "formatted_read_group",
+            "crm.lead",
+            "formatted_read_group",
             [("type", "=", "opportunity"), ("won_status", "=", "pending")],
-            groupby=["user_id"], aggregates=["__count", "prorated_revenue:sum"])
+            groupby=["user_id"],
+            aggregates=["__count", "prorated_revenue:sum"],
+        )
         count = sum(group["__count"] for group in groups)
         total = round(sum(group["prorated_revenue:sum"] or 0 for group in groups), 2)
         sql_count, _expected, prorated = self.sql_forecast()
         ok = count == sql_count and abs(total - float(prorated)) <= 0.01 * max(count, 1)
-        return {"violations": 0 if ok else 1, "rpc": [count, total],
-                "sql": [sql_count, round(float(prorated), 2)]}
+        return {
+            "violations": 0 if ok else 1,
+            "rpc": [count, total],
+            "sql": [sql_count, round(float(prorated), 2)],
+        }
 
     # -- workers, cache, cron ----------------------------------------------------------------
 
@@ -1218,8 +1375,11 @@ class Checks:
             """,
             (company,),
         )
-        for scope, key, index in (("user", "uid", 2), ("team", "team", 3),
-                                  ("department", "department", 4)):
+        for scope, key, index in (
+            ("user", "uid", 2),
+            ("team", "team", 3),
+            ("department", "department", 4),
+        ):
             for row in rows:
                 if row[1] == scope and person[key] in row[index]:
                     return row[0]
@@ -1245,11 +1405,17 @@ class Checks:
         for attempt in range(80):
             client = clients[attempt % len(clients)]
             token = uuid.uuid4().hex[:12]
-            vals = {"name": f"Load probe {token}", "type": "opportunity",
-                    "user_id": client.uid, "team_id": people[client.uid]["team"]}
+            vals = {
+                "name": f"Load probe {token}",
+                "type": "opportunity",
+                "user_id": client.uid,
+                "team_id": people[client.uid]["team"],
+            }
             lead_id = client._retry_killed(
-                lambda c=client, v=vals, t=token: c.call("crm.lead", "create", v,
-                                                         query=f"?probe={t}"))
+                lambda c=client, v=vals, t=token: c.call(
+                    "crm.lead", "create", v, query=f"?probe={t}"
+                )
+            )
             probes[token] = (lead_id, client.uid)
             if attempt % 8 == 7:
                 time.sleep(0.3)  # log lines are written after the response
@@ -1268,12 +1434,18 @@ class Checks:
             got = self.sql("SELECT sales_process_id FROM crm_lead WHERE id = %s", (lead_id,))[0][0]
             per_worker[pid_of.get(token, "?")] += 1
             if got != expected:
-                wrong.append(f"lead {lead_id} via worker {pid_of.get(token)}: process {got}, "
-                             f"rules give {expected}")
+                wrong.append(
+                    f"lead {lead_id} via worker {pid_of.get(token)}: process {got}, "
+                    f"rules give {expected}"
+                )
         missing = [pid for pid in http_pids if pid not in per_worker]
-        return {"violations": len(wrong) + len(missing), "probes": len(probes),
-                "per_worker": {str(k): v for k, v in per_worker.items()},
-                "workers_not_reached": missing, "samples": wrong[:5]}
+        return {
+            "violations": len(wrong) + len(missing),
+            "probes": len(probes),
+            "per_worker": {str(k): v for k, v in per_worker.items()},
+            "workers_not_reached": missing,
+            "samples": wrong[:5],
+        }
 
     def check_cron(self):
         run = self.run
@@ -1282,21 +1454,27 @@ class Checks:
         deadline = time.time() + 60
         while time.time() < deadline:
             rows = self.sql(
-                "SELECT id, lastcall, nextcall FROM ir_cron WHERE id = ANY(%s)",
-                (run.cron_ids,))
+                "SELECT id, lastcall, nextcall FROM ir_cron WHERE id = ANY(%s)", (run.cron_ids,)
+            )
             after = [r for r in rows if r[1] and utc(r[1]) >= run.cron_fault_time - 5]
             if len(after) == len(run.cron_ids):
                 return {"violations": 0, "crons_ran_after_fault": len(after)}
             time.sleep(1)
-        return {"violations": 1, "note": "a cron did not run again after its connection "
-                                          "was terminated", "crons": [list(map(str, r)) for r in rows]}
+        return {
+            "violations": 1,
+            "note": "a cron did not run again after its connection was terminated",
+            "crons": [list(map(str, r)) for r in rows],
+        }
 
     def check_workers(self):
         http_pids, cron_pids = worker_pids(self.run.logfile)
         restarted = self.run.killed_pid is None or self.run.killed_pid not in http_pids
-        return {"violations": 0 if restarted and http_pids and cron_pids else 1,
-                "http_workers": http_pids, "cron_workers": cron_pids,
-                "killed": self.run.killed_pid}
+        return {
+            "violations": 0 if restarted and http_pids and cron_pids else 1,
+            "http_workers": http_pids,
+            "cron_workers": cron_pids,
+            "killed": self.run.killed_pid,
+        }
 
     # -- replica -----------------------------------------------------------------------------
 
@@ -1339,15 +1517,29 @@ class Checks:
         mismatches = []
         if processes:
             on_replica = admin.call("crm.sales.process", "get_kpis", processes)
-            on_primary = execute_kw(run.url, run.db, admin.uid, ADMIN_PASSWORD,
-                                    "crm.sales.process", "get_kpis", processes)
+            on_primary = execute_kw(
+                run.url,
+                run.db,
+                admin.uid,
+                ADMIN_PASSWORD,
+                "crm.sales.process",
+                "get_kpis",
+                processes,
+            )
             if on_replica != on_primary:
                 mismatches.append("get_kpis differs between replica and primary")
         domain = [("type", "=", "opportunity")]
         kwargs = {"groupby": ["user_id"], "aggregates": ["__count", "prorated_revenue:sum"]}
-        if (admin.call("crm.lead", "formatted_read_group", domain, **kwargs)
-                != execute_kw(run.url, run.db, admin.uid, ADMIN_PASSWORD, "crm.lead",
-                              "formatted_read_group", domain, **kwargs)):
+        if admin.call("crm.lead", "formatted_read_group", domain, **kwargs) != execute_kw(
+            run.url,
+            run.db,
+            admin.uid,
+            ADMIN_PASSWORD,
+            "crm.lead",
+            "formatted_read_group",
+            domain,
+            **kwargs,
+        ):
             mismatches.append("forecast read differs between replica and primary")
         return {
             "violations": len(mismatches),
@@ -1357,7 +1549,8 @@ class Checks:
             "read_calls_on_replica": replica_reads,
             "replica_share": round(replica_reads / reads, 3) if reads else None,
             "replica_transactions": (after - self.replica_before)
-            if self.replica_before is not None else None,
+            if self.replica_before is not None
+            else None,
         }
 
 
@@ -1405,20 +1598,29 @@ def compare(paths):
     row("ops/s (common mix)", [round(r["common_ops_per_s"], 1) for r in results])
     row("expected refusals", [sum(r["refused"].values()) for r in results])
     row("killed by fault (retried)", [sum(r["killed"].values()) for r in results])
-    row("unexpected errors", [sum(r["unexpected"].values()) + sum(r["not_refused"].values())
-                              for r in results])
+    row(
+        "unexpected errors",
+        [sum(r["unexpected"].values()) + sum(r["not_refused"].values()) for r in results],
+    )
     row("invariant violations", [count_violations(r["checks"]) for r in results])
     ops = sorted({op for r in results for op in r["latency"]})
     print("\nlatency p50 / p95 ms (n)")
+
+    def latency(result, op):
+        figures = result["latency"].get(op)
+        if not figures:
+            return "-"
+        return f"{figures['p50_ms']}/{figures['p95_ms']} ({figures['n']})"
+
     for op in ops:
-        row(f"  {op}", [
-            f"{r['latency'][op]['p50_ms']}/{r['latency'][op]['p95_ms']} ({r['latency'][op]['n']})"
-            if op in r["latency"] else "-" for r in results])
+        row(f"  {op}", [latency(r, op) for r in results])
     if len(results) == 2 and results[0]["mode"] == "stock":
         stock, proc = results[0]["common_ops_per_s"], results[1]["common_ops_per_s"]
         if stock:
-            print(f"\naddon / stock throughput (common mix): {proc / stock * 100:.1f} % "
-                  f"(target >= 90 %)")
+            print(
+                f"\naddon / stock throughput (common mix): {proc / stock * 100:.1f} % "
+                f"(target >= 90 %)"
+            )
     failed = False
     for label, result in zip(labels, results, strict=True):
         print(f"\n== {label}")
@@ -1439,8 +1641,12 @@ def compare(paths):
             print(f"  UNEXPECTED: {result['unexpected']} not refused: {result['not_refused']}")
             for sample in result["unexpected_samples"][:15]:
                 print(f"    {sample}")
-        failed = failed or unexpected or count_violations(result["checks"]) or bool(
-            result["fault_errors"])
+        failed = (
+            failed
+            or unexpected
+            or count_violations(result["checks"])
+            or bool(result["fault_errors"])
+        )
     print("\nRESULT:", "FAIL" if failed else "PASS")
     return 1 if failed else 0
 
