@@ -647,15 +647,17 @@ class Salesperson(threading.Thread):
             self.expect(lead_id, stage=None, process=process["id"])
 
     def op_forecast_report(self, op):
-        def report():
-            wizard = self.client.call("crm.sales.forecast.wizard", "create", {})
-            html = self.client.get(
-                f"/report/html/crm_sales_process.crm_sales_forecast_report_document/{wizard}"
-            ).text
-            if "Sales Forecast" not in html:
-                raise RpcError("report", "no forecast in the report HTML")
+        """The forecast wizard's spreadsheet, as the Export button gets it: the wizard's
+        action writes the file, then the browser downloads the URL it returns."""
 
-        self.call_op(op, report)
+        def export():
+            wizard = self.client.call("crm.sales.forecast.wizard", "create", {})
+            action = self.client.call("crm.sales.forecast.wizard", "action_export_xlsx", [wizard])
+            content = self.client.get(action["url"]).content
+            if not content.startswith(b"PK"):
+                raise RpcError("xlsx", "the forecast download is no XLSX file")
+
+        self.call_op(op, export)
 
     def op_kpis(self, op):
         processes = [p["id"] for p in self.run_.layout["processes"].values()]
