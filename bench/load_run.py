@@ -87,6 +87,7 @@ class Client:
         self.http.headers["Connection"] = "close"
         self.stats = stats
         self.uid = None
+        self.tag = threading.local()
 
     def _post(self, path, params):
         payload = {"jsonrpc": "2.0", "method": "call", "id": 1, "params": params}
@@ -125,6 +126,10 @@ class Client:
         return None
 
     def call(self, model, method, *args, query="", **kwargs):
+        # Tag the request with the operation it belongs to: Odoo's log line of the request
+        # then tells the operation's server time and queries
+        if not query and getattr(self.tag, "op", None):
+            query = f"?op={self.tag.op}"
         return self._post(
             f"/web/dataset/call_kw/{model}.{method}{query}",
             {"model": model, "method": method, "args": list(args), "kwargs": kwargs},
@@ -446,7 +451,11 @@ class Salesperson(threading.Thread):
         return [i for i, s in self.leads.items() if s["active"] and not s["won"]]
 
     def call_op(self, op, func, lead_id=None, expect_refusal=False):
-        outcome, result = run_op(self.run_.stats, op, func, expect_refusal)
+        self.client.tag.op = op
+        try:
+            outcome, result = run_op(self.run_.stats, op, func, expect_refusal)
+        finally:
+            self.client.tag.op = None
         if outcome in ("unexpected",) and lead_id:
             self.uncertain(lead_id)
         return outcome, result
@@ -676,18 +685,33 @@ class Manager(threading.Thread):
         run = self.run_
         self.client = Client(run.url, run.db, "load_mgr", "load_mgr-pw", run.stats).authenticate()
         if run.mode == "stock":
-            while not run.stop.wait(0.3):
-                run_op(
-                    run.stats,
-                    "mgr_forecast_read",
-                    lambda: self.client.call(
-                        "crm.lead",
-                        "formatted_read_group",
-                        [("type", "=", "opportunity")],
-                        groupby=["user_id"],
-                        aggregates=["prorated_revenue:sum"],
-                    ),
-                )
+            # The same pace of manager calls as with the addon: the forecast read, and stage
+            # settings (what a stock CRM manager edits) instead of processes
+            stages = sorted(run.layout["stages"].values())
+            while not run.stop.wait(self.random.uniform(0.15, 0.4)):
+                if self.random.random() < 0.3:
+                    run_op(
+                        run.stats,
+                        "mgr_forecast_read",
+                        lambda: self.client.call(
+                            "crm.lead",
+                            "formatted_read_group",
+                            [("type", "=", "opportunity")],
+                            groupby=["user_id"],
+                            aggregates=["prorated_revenue:sum"],
+                        ),
+                    )
+                else:
+                    stage = self.random.choice(stages)
+                    run_op(
+                        run.stats,
+                        "mgr_stage_settings",
+                        self.write(
+                            "crm.stage",
+                            [stage],
+                            {"requirements": f"Load {self.random.randint(0, 999)}"},
+                        ),
+                    )
             return
         ops = [
             ("step_percentage", 40),
@@ -1067,6 +1091,7 @@ class LoadRun:
         result["faults"] = faults.events if faults else []
         result["fault_errors"] = faults.errors if faults else []
         checks = Checks(self, threads[:-1], replica_before, log_offset)
+        result["server"] = checks.server_profile()
         result["checks"] = checks.run_all()
         Path(self.args.result).write_text(json.dumps(result, indent=1))
         return result
@@ -1395,6 +1420,33 @@ class Checks:
                 if found:
                     yield found
 
+    def server_profile(self):
+        """Per operation of the salespeople (the ``?op=`` tag of their requests in Odoo's
+        log): operations done, SQL queries and server time per operation (query time + the
+        rest, all its requests together), whatever the clients waited in the queue."""
+        calls = defaultdict(lambda: [0, 0.0])
+        for match in self.log_requests():
+            path = match["path"]
+            if "?op=" not in path or match["status"] != "200":
+                continue
+            figures = match.group(0).split('" 200 ', 1)[1].split()
+            if len(figures) < 4 or not figures[1].isdigit():
+                continue
+            entry = calls[path.split("?op=", 1)[1]]
+            entry[0] += int(figures[1])
+            entry[1] += float(figures[2]) + float(figures[3])
+        stats = self.run.stats
+        profile = {}
+        for op, (queries, seconds) in sorted(calls.items()):
+            done = stats.ok[op] + stats.refused[op]
+            if done:
+                profile[op] = {
+                    "n": done,
+                    "queries": round(queries / done, 1),
+                    "ms": round(seconds / done * 1000, 1),
+                }
+        return profile
+
     def check_worker_cache(self):
         """A new opportunity created through every HTTP worker gets the process the rules in
         the database give (the rules are cached per worker)."""
@@ -1580,6 +1632,38 @@ def flatten_checks(checks, prefix=""):
             yield f"{prefix}{name}", value
 
 
+def print_server_side(results, row):
+    """Server-side figures per call from Odoo's log, and the capacity ratio."""
+    methods = sorted({m for r in results for m in r.get("server", {})})
+    print("\nserver side per operation (Odoo log): ops / SQL queries / ms (queue waits left out)")
+    for method in methods:
+        row(
+            f"  {method}"[:38],
+            [
+                "{n} / {queries} q / {ms} ms".format(**r["server"][method])
+                if method in r.get("server", {})
+                else "-"
+                for r in results
+            ],
+        )
+    if len(results) == 2 and results[0]["mode"] == "stock" and all("server" in r for r in results):
+        # The common calls' server time, weighted by the stock run's mix: what one worker
+        # serves per second of that mix on each side
+        stock_server, proc_server = results[0]["server"], results[1]["server"]
+        common = [m for m in sorted(COMMON_OPS) if m in stock_server and m in proc_server]
+        weights = {m: stock_server[m]["n"] for m in common}
+        total = sum(weights.values())
+        if total:
+            per_op = [
+                sum(weights[m] * r["server"][m]["ms"] for m in common) / total for r in results
+            ]
+            print(
+                f"\nserver capacity, common calls (ops/s per worker): stock "
+                f"{1000 / per_op[0]:.1f}, addon {1000 / per_op[1]:.1f}: addon / stock "
+                f"{per_op[0] / per_op[1] * 100:.1f} % (target >= 90 %)"
+            )
+
+
 def compare(paths):
     results = [json.loads(Path(p).read_text()) for p in paths if Path(p).exists()]
     if not results:
@@ -1616,6 +1700,7 @@ def compare(paths):
 
     for op in ops:
         row(f"  {op}", [latency(r, op) for r in results])
+    print_server_side(results, row)
     if len(results) == 2 and results[0]["mode"] == "stock":
         stock, proc = results[0]["common_ops_per_s"], results[1]["common_ops_per_s"]
         if stock:
