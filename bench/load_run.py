@@ -526,6 +526,8 @@ class Salesperson(threading.Thread):
             stages = [v for k, v in run.layout["stages"].items() if k != "Won"]
 
             def move():
+                # Read the opportunity first, as the addon's client does to pick a step
+                self.client.call("crm.lead", "read", [lead_id], ["stage_id", "probability"])
                 stage = self.random.choice(stages)
                 self.client.call("crm.lead", "write", [lead_id], {"stage_id": stage})
                 return stage
@@ -1638,7 +1640,7 @@ def print_server_side(results, row):
     print("\nserver side per operation (Odoo log): ops / SQL queries / ms (queue waits left out)")
     for method in methods:
         row(
-            f"  {method}"[:38],
+            f"  {method}"[:34],
             [
                 "{n} / {queries} q / {ms} ms".format(**r["server"][method])
                 if method in r.get("server", {})
@@ -1672,7 +1674,7 @@ def compare(paths):
     labels = [("stock crm" if r["mode"] == "stock" else "crm_sales_process") for r in results]
 
     def row(label, values):
-        print(f"{label:<38}" + "".join(f"{v!s:>20}" for v in values))
+        print(f"{label:<34}" + "".join(f"{v!s:>28}" for v in values))
 
     print()
     row("", labels)
