@@ -376,7 +376,13 @@ def setup(admin, mode, salespeople):
             if scope in ("user", "team", "department"):
                 vals[f"default_{scope}_ids"] = [(6, 0, targets)]
             process_id = admin.call("crm.sales.process", "create", vals)
-            step_rows = admin.call(
+            # Through /jsonrpc (the primary): search_read is readonly, a lagging replica may
+            # not have the process yet
+            step_rows = execute_kw(
+                admin.url,
+                admin.db,
+                admin.uid,
+                admin.password,
                 "crm.sales.process.step",
                 "search_read",
                 [("process_id", "=", process_id)],
