@@ -121,7 +121,8 @@ CONF
 local   all   all                 peer
 host    all   all   127.0.0.1/32  trust
 HBA
-    pg_as_postgres "$PGBIN/pg_ctl" -D "$REPLICA_DIR" -l "$REPLICA_DIR/server.log" -w start \
+    # -t 900: the standby replays the WAL since the copy began before it accepts connections
+    pg_as_postgres "$PGBIN/pg_ctl" -D "$REPLICA_DIR" -l "$REPLICA_DIR/server.log" -w -t 900 start \
         >/dev/null
     pg_as_postgres psql -p "$REPLICA_PORT" -tAc "SELECT pg_is_in_recovery()" | grep -q t \
         || die "the replica is not in recovery (not a standby)"
