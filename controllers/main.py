@@ -1,5 +1,7 @@
 # Copyright 2026 crm_sales_process authors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import base64
+
 from werkzeug.exceptions import BadRequest, NotFound
 
 from odoo import http
@@ -39,5 +41,31 @@ class SalesProcessExportController(http.Controller):
             headers=[
                 ("Content-Type", XLSX_MIMETYPE),
                 ("Content-Disposition", content_disposition(filename)),
+            ],
+        )
+
+    # Not readonly: the wizard and its file were written by the request just before this one,
+    # on the primary database; a read replica (--db_replica_host) may not have them yet, and
+    # /web/content (readonly) would answer 404 there.
+    @http.route(
+        "/crm_sales_process/forecast/xlsx/<int:wizard_id>",
+        type="http",
+        auth="user",
+        methods=["GET"],
+        readonly=False,
+    )
+    def forecast_xlsx(self, wizard_id, **kwargs):
+        """The spreadsheet the forecast wizard made (only its creator may read it)."""
+        wizard = request.env["crm.sales.forecast.wizard"].browse(wizard_id).exists()
+        if not wizard:
+            raise NotFound()
+        wizard.check_access("read")
+        if not wizard.xlsx_file:
+            raise NotFound()
+        return request.make_response(
+            base64.b64decode(wizard.xlsx_file),
+            headers=[
+                ("Content-Type", XLSX_MIMETYPE),
+                ("Content-Disposition", content_disposition(wizard.xlsx_filename)),
             ],
         )

@@ -339,9 +339,7 @@ class TestForecast(SalesProcessBaseCommon):
         """The spreadsheet: summary tables and every opportunity behind them."""
         wizard = self._wizard(date_from=date(2026, 1, 1))
         action = wizard.action_export_xlsx()
-        self.assertIn(
-            f"/web/content/crm.sales.forecast.wizard/{wizard.id}/xlsx_file/", action["url"]
-        )
+        self.assertEqual(f"/crm_sales_process/forecast/xlsx/{wizard.id}", action["url"])
         self.assertTrue(wizard.xlsx_filename.endswith(".xlsx"))
         book = openpyxl.load_workbook(io.BytesIO(base64.b64decode(wizard.xlsx_file)))
         summary_sheet, detail_sheet = book.worksheets

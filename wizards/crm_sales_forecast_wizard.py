@@ -155,11 +155,12 @@ class CrmSalesForecastWizard(models.TransientModel):
                 "xlsx_filename": self._get_file_name("xlsx"),
             }
         )
+        # The addon's route, not /web/content: it reads on the primary database, where the
+        # file was just written, also when Odoo serves readonly requests from a replica.
         return {
             "type": "ir.actions.act_url",
             "target": "self",
-            "url": f"/web/content/{self._name}/{self.id}/xlsx_file/"
-            f"{self.xlsx_filename}?download=true",
+            "url": f"/crm_sales_process/forecast/xlsx/{self.id}",
         }
 
     # ------------------------------------------------------------------
