@@ -224,18 +224,24 @@ class CrmLead(models.Model):
 
     # Stalled opportunities are Odoo's rotting ones: a step's stall days replace the stage's
     # days to rot for opportunities on a step, so cards, column counters and the "Rotting"
-    # filter work the same for both.
+    # filter work the same for both. Whether an opportunity is on a step is read from its
+    # stored step percentage (set exactly for those) and the step's stall days from their
+    # stored copy: the pipeline reads both with its cards, so its rotting highlight costs
+    # no query more than stock's.
     def _get_rotting_depends_fields(self):
-        return super()._get_rotting_depends_fields() + ["sales_process_stall_days"]
+        return super()._get_rotting_depends_fields() + [
+            "sales_process_percentage",
+            "sales_process_stall_days",
+        ]
 
     def _get_rotting_domain(self):
-        return super()._get_rotting_domain() & Domain("sales_process_step_id", "=", False)
+        return super()._get_rotting_domain() & Domain("sales_process_percentage", "=", False)
 
     def _is_rotting_feature_enabled(self):
         return super()._is_rotting_feature_enabled() or any(self.mapped("sales_process_stall_days"))
 
     def _compute_rotting(self):
-        step_leads = self.filtered("sales_process_step_id")
+        step_leads = self.filtered("sales_process_percentage")
         result = super(CrmLead, self - step_leads)._compute_rotting()
         now = self.env.cr.now()
         for lead in step_leads:
