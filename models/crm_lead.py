@@ -166,11 +166,11 @@ class CrmLead(models.Model):
 
     @api.depends("sales_process_step_id.probability")
     def _compute_sales_process_percentage(self):
-        # Stored: formatted the same for every reader, whatever their language.
+        # Stored: formatted the same for every reader, whatever their language; once per
+        # step, as bulk moves and imports compute thousands at once.
         env = self.with_context(lang="en_US").env
-        for lead in self:
-            step = lead.sales_process_step_id
-            lead.sales_process_percentage = (
+        for step, leads in self.grouped("sales_process_step_id").items():
+            leads.sales_process_percentage = (
                 f"{format_percentage(env, step.probability)} %" if step else False
             )
 
@@ -224,24 +224,23 @@ class CrmLead(models.Model):
 
     # Stalled opportunities are Odoo's rotting ones: a step's stall days replace the stage's
     # days to rot for opportunities on a step, so cards, column counters and the "Rotting"
-    # filter work the same for both. Whether an opportunity is on a step is read from its
-    # stored step percentage (set exactly for those) and the step's stall days from their
-    # stored copy: the pipeline reads both with its cards, so its rotting highlight costs
-    # no query more than stock's.
+    # filter work the same for both. The step is a dependency too: reading the cards then
+    # fetches its column with them (the ORM fetches the stored dependencies of computed
+    # fields), so the pipeline costs no query more than stock's.
     def _get_rotting_depends_fields(self):
         return super()._get_rotting_depends_fields() + [
-            "sales_process_percentage",
+            "sales_process_step_id",
             "sales_process_stall_days",
         ]
 
     def _get_rotting_domain(self):
-        return super()._get_rotting_domain() & Domain("sales_process_percentage", "=", False)
+        return super()._get_rotting_domain() & Domain("sales_process_step_id", "=", False)
 
     def _is_rotting_feature_enabled(self):
         return super()._is_rotting_feature_enabled() or any(self.mapped("sales_process_stall_days"))
 
     def _compute_rotting(self):
-        step_leads = self.filtered("sales_process_percentage")
+        step_leads = self.filtered("sales_process_step_id")
         result = super(CrmLead, self - step_leads)._compute_rotting()
         now = self.env.cr.now()
         for lead in step_leads:
@@ -274,11 +273,9 @@ class CrmLead(models.Model):
         process_leads = self._split_sales_process_leads(
             "_compute_probabilities", "sales_process_step_id"
         )
-        for lead in process_leads:
-            probability = lead.sales_process_step_id.probability
-            lead.automated_probability = probability
-            if lead.active:
-                lead.probability = probability
+        for step, leads in process_leads.grouped("sales_process_step_id").items():
+            leads.automated_probability = step.probability
+            leads.filtered("active").probability = step.probability
 
     def _compute_stage_id(self):
         """A lead following a process stays on a step of it; the others as in stock Odoo."""
@@ -887,6 +884,16 @@ class CrmLead(models.Model):
         opportunity of the batch.
         """
         moves = self._get_sales_process_forward_moves(vals)
+        # what may refuse a move depends on the steps it leaves and skips: looked at once per
+        # process, step and target, then lead by lead only where a criterion applies
+        checked = {}
+        for key in set(moves.values()):
+            steps, current, target = key
+            checked[key] = (steps[0].process_id.enforce_step_order and target > current + 1) or any(
+                step.require_activities_done or step._get_required_fields()
+                for step in steps[current:target]
+            )
+        moves = {lead: key for lead, key in moves.items() if checked[key]}
         if not moves:
             return
         check_activities = self.browse(
@@ -940,17 +947,21 @@ class CrmLead(models.Model):
             leads = leads.filtered(
                 lambda lead: lead.sales_process_id.id == vals["sales_process_id"]
             )
-        steps_by_process = {
-            process: process._get_ordered_steps() for process in leads.sales_process_id
-        }
+        # per process: its ordered steps and the position of each step's stage, once
+        positions = {}
+        for process in leads.sales_process_id:
+            steps = process._get_ordered_steps()
+            positions[process] = (
+                steps,
+                {step.stage_id.id: index for index, step in enumerate(steps)},
+            )
         moves = {}
         for lead in leads:
-            steps = steps_by_process[lead.sales_process_id]
-            stage_ids = steps.stage_id.ids
-            if vals["stage_id"] not in stage_ids:
+            steps, stage_positions = positions[lead.sales_process_id]
+            target = stage_positions.get(vals["stage_id"])
+            if target is None:
                 continue  # not a step: _check_sales_process_stage refuses it
-            current = stage_ids.index(lead.sales_process_step_id.stage_id.id)
-            target = stage_ids.index(vals["stage_id"])
+            current = stage_positions[lead.sales_process_step_id.stage_id.id]
             if target > current:
                 moves[lead] = (steps, current, target)
         return moves
@@ -1068,7 +1079,8 @@ class CrmLead(models.Model):
 
     def _schedule_sales_process_entries(self, keys_before):
         """After a write: schedule the key activities of the step each opportunity entered."""
-        if keys_before is None:
+        # most steps have no key activities: then nothing to compare, lead by lead
+        if keys_before is None or not self.sales_process_step_id.key_activity_ids:
             return
         entered = self.filtered(
             lambda lead: lead._get_sales_process_entry_key()
