@@ -405,7 +405,7 @@ class CrmLead(models.Model):
                     lead._check_sales_process_probability(vals["probability"])
             process_leads._sync_sales_process_probability()
             process_leads._schedule_sales_process_key_activities()
-            process_leads._sales_process_history_update()
+            process_leads._sales_process_history_update(created=True)
         return leads
 
     def write(self, vals):
@@ -666,12 +666,13 @@ class CrmLead(models.Model):
             return self
         return self.filtered("sales_process_id")
 
-    def _sales_process_history_update(self):
+    def _sales_process_history_update(self, created=False):
         """Close the stays these leads have left and open those they entered, in SQL.
 
         One query whatever the number of leads: a stay closes when its lead is on another
         step or process, or archived; a stay opens for an active lead on a step without an
         open stay. A lead created archived (e.g. imported lost) gets a closed stay at once.
+        ``created``: the leads were just created, they have no stay to close (imports).
         """
         if not self:
             return
@@ -682,67 +683,120 @@ class CrmLead(models.Model):
         self.env["crm.sales.process.history"].flush_model()
         now = self.env.cr.now()
         lost = bool(self.env.context.get("crm_sales_process_history_lost"))
-        # One statement: the INSERT sees the stays as they were before the UPDATE, hence the
-        # stays it closes (RETURNING) count as closed.
-        self.env.cr.execute(
-            SQL(
-                """
-                WITH closed AS (
-                    UPDATE crm_sales_process_history stay
-                       SET date_out = %(now)s,
-                           duration_days = EXTRACT(EPOCH FROM %(now)s - stay.date_in) / 86400.0,
-                           exit_reason = CASE
-                               WHEN NOT lead.active THEN
-                                   CASE WHEN %(lost)s OR lead.probability = 0 THEN 'lost'
-                                        ELSE 'archived' END
-                               WHEN lead.sales_process_id IS DISTINCT FROM stay.process_id
-                                   THEN 'process_change'
-                               WHEN new_stage.is_won THEN 'won'
-                               WHEN (new_step.sequence, new_step.id)
-                                    > (old_step.sequence, old_step.id) THEN 'forward'
-                               ELSE 'backward'
-                           END
-                      FROM crm_lead lead
-                 LEFT JOIN crm_sales_process_step new_step
-                        ON new_step.id = lead.sales_process_step_id
-                 LEFT JOIN crm_stage new_stage ON new_stage.id = new_step.stage_id,
-                           crm_sales_process_step old_step
-                     WHERE stay.lead_id = lead.id
-                       AND old_step.id = stay.step_id
-                       AND stay.date_out IS NULL
-                       AND lead.id = ANY(%(ids)s)
-                       AND (NOT lead.active
-                            OR lead.sales_process_step_id IS DISTINCT FROM stay.step_id)
-                 RETURNING stay.lead_id
-                )
-                INSERT INTO crm_sales_process_history
-                       (lead_id, process_id, step_id, user_id, team_id,
-                        department_id, expected_revenue, probability, date_in, date_out,
-                        duration_days, exit_reason)
-                SELECT lead.id, lead.sales_process_id, lead.sales_process_step_id,
-                       lead.user_id, lead.team_id, lead.department_id, lead.expected_revenue,
-                       lead.probability, %(now)s,
-                       CASE WHEN lead.active THEN NULL ELSE %(now)s END,
-                       0.0,
-                       CASE WHEN lead.active THEN NULL
-                            WHEN %(lost)s OR lead.probability = 0 THEN 'lost'
-                            ELSE 'archived' END
-                  FROM crm_lead lead
-                 WHERE lead.id = ANY(%(ids)s)
-                   AND lead.sales_process_step_id IS NOT NULL
-                   AND (lead.active OR NOT EXISTS (
-                           SELECT 1 FROM crm_sales_process_history stay
-                            WHERE stay.lead_id = lead.id))
-                   AND (lead.id IN (SELECT closed.lead_id FROM closed)
-                        OR NOT EXISTS (
-                           SELECT 1 FROM crm_sales_process_history stay
-                            WHERE stay.lead_id = lead.id AND stay.date_out IS NULL))
-                """,
-                now=now,
-                lost=lost,
-                ids=list(self.ids),
+        # The leads are read once (a materialized CTE, used by both parts); their stays are
+        # reached through the lead index, never by scanning the whole history.
+        leads = SQL(
+            """
+            lead AS MATERIALIZED (
+                SELECT id, sales_process_id, sales_process_step_id, active, probability,
+                       user_id, team_id, department_id, expected_revenue
+                  FROM crm_lead
+                 WHERE id = ANY(%(ids)s)
             )
+            """,
+            ids=list(self.ids),
         )
+        insert = SQL(
+            """
+            INSERT INTO crm_sales_process_history
+                   (lead_id, process_id, step_id, user_id, team_id,
+                    department_id, expected_revenue, probability, date_in, date_out,
+                    duration_days, exit_reason)
+            SELECT lead.id, lead.sales_process_id, lead.sales_process_step_id,
+                   lead.user_id, lead.team_id, lead.department_id, lead.expected_revenue,
+                   lead.probability, %(now)s,
+                   CASE WHEN lead.active THEN NULL ELSE %(now)s END,
+                   0.0,
+                   CASE WHEN lead.active THEN NULL
+                        WHEN %(lost)s OR lead.probability = 0 THEN 'lost'
+                        ELSE 'archived' END
+              FROM lead
+             WHERE lead.sales_process_step_id IS NOT NULL
+            """,
+            now=now,
+            lost=lost,
+        )
+        # Without JIT: PostgreSQL would compile the statement of a bulk move (its estimated
+        # cost is above jit_above_cost) for a tenth of its run time, to run it once. The
+        # setting is put back right after, in the same round trip.
+        no_jit, jit_back = SQL("SET LOCAL jit = off;"), SQL("; RESET jit")
+        if created:
+            # New leads have no stay yet, unless a write of create() opened it already
+            self.env.cr.execute(
+                SQL(
+                    """
+                    %(no_jit)s
+                    WITH %(leads)s
+                    %(insert)s
+                       AND NOT EXISTS (SELECT 1 FROM crm_sales_process_history stay
+                                        WHERE stay.lead_id = lead.id)
+                    %(jit_back)s
+                    """,
+                    no_jit=no_jit,
+                    jit_back=jit_back,
+                    leads=leads,
+                    insert=insert,
+                )
+            )
+        else:
+            # One statement: the INSERT sees the stays as they were before the UPDATE, hence
+            # the stays it closes (RETURNING) count as closed. "known": whether each lead had
+            # stays, and an open one, grouped from its stays (no subquery per lead).
+            self.env.cr.execute(
+                SQL(
+                    """
+                    %(no_jit)s
+                    WITH %(leads)s,
+                    closed AS (
+                        UPDATE crm_sales_process_history stay
+                           SET date_out = %(now)s,
+                               duration_days = EXTRACT(EPOCH FROM %(now)s - stay.date_in)
+                                               / 86400.0,
+                               exit_reason = CASE
+                                   WHEN NOT lead.active THEN
+                                       CASE WHEN %(lost)s OR lead.probability = 0 THEN 'lost'
+                                            ELSE 'archived' END
+                                   WHEN lead.sales_process_id IS DISTINCT FROM stay.process_id
+                                       THEN 'process_change'
+                                   WHEN new_stage.is_won THEN 'won'
+                                   WHEN (new_step.sequence, new_step.id)
+                                        > (old_step.sequence, old_step.id) THEN 'forward'
+                                   ELSE 'backward'
+                               END
+                          FROM lead
+                     LEFT JOIN crm_sales_process_step new_step
+                            ON new_step.id = lead.sales_process_step_id
+                     LEFT JOIN crm_stage new_stage ON new_stage.id = new_step.stage_id,
+                               crm_sales_process_step old_step
+                         WHERE stay.lead_id = lead.id
+                           AND old_step.id = stay.step_id
+                           AND stay.date_out IS NULL
+                           AND (NOT lead.active
+                                OR lead.sales_process_step_id IS DISTINCT FROM stay.step_id)
+                     RETURNING stay.lead_id
+                    ),
+                    known AS (
+                        SELECT stay.lead_id, bool_or(stay.date_out IS NULL) AS has_open
+                          FROM lead
+                          JOIN crm_sales_process_history stay ON stay.lead_id = lead.id
+                      GROUP BY stay.lead_id
+                    )
+                    %(insert)s
+                       AND (lead.active
+                            OR NOT EXISTS (SELECT 1 FROM known WHERE known.lead_id = lead.id))
+                       AND (lead.id IN (SELECT closed.lead_id FROM closed)
+                            OR NOT EXISTS (SELECT 1 FROM known
+                                            WHERE known.lead_id = lead.id AND known.has_open))
+                    %(jit_back)s
+                    """,
+                    no_jit=no_jit,
+                    jit_back=jit_back,
+                    leads=leads,
+                    now=now,
+                    lost=lost,
+                    insert=insert,
+                )
+            )
         self.env["crm.sales.process.history"].invalidate_model()
         self.invalidate_recordset(["sales_process_history_ids"])
 
