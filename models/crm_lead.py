@@ -1,5 +1,6 @@
 # Copyright 2026 crm_sales_process authors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from collections import defaultdict
 from collections.abc import Collection
 from datetime import timedelta
 
@@ -396,13 +397,24 @@ class CrmLead(models.Model):
         if process_leads:
             # A stage given with the values (e.g. the kanban column) may be no step of the
             # process the rules gave: such leads start on the process's first step.
-            for stage, stage_leads in process_leads.grouped(self._get_first_step_stage).items():
-                if stage:
-                    stage_leads.write({"stage_id": stage.id})
+            # (the steps' stages looked up once per process, not once per lead)
+            stages = {
+                process: process._get_step_stages() for process in process_leads.sales_process_id
+            }
+            off_step = process_leads.filtered(
+                lambda lead: lead.stage_id not in stages[lead.sales_process_id]
+            )
+            for process, stage_leads in off_step.grouped("sales_process_id").items():
+                if stages[process]:
+                    stage_leads.write({"stage_id": stages[process][:1].id})
             process_leads._check_sales_process_stage()
+            # a given probability must be the step's: checked once per value given
+            given = defaultdict(list)
             for lead, vals in zip(leads, vals_list, strict=True):
                 if lead.sales_process_id and "probability" in vals:
-                    lead._check_sales_process_probability(vals["probability"])
+                    given[vals["probability"]].append(lead.id)
+            for probability, lead_ids in given.items():
+                self.browse(lead_ids)._check_sales_process_probability(probability)
             process_leads._sync_sales_process_probability()
             process_leads._schedule_sales_process_key_activities()
             process_leads._sales_process_history_update(created=True)
@@ -649,8 +661,13 @@ class CrmLead(models.Model):
 
         def off_step(lead):
             percentage = lead.sales_process_step_id.probability
-            return float_compare(lead.probability, percentage, precision_digits=2) or float_compare(
-                lead.automated_probability, percentage, precision_digits=2
+            # exactly equal in nearly all cases: float_compare only for the others
+            return (
+                lead.probability != percentage
+                and float_compare(lead.probability, percentage, precision_digits=2)
+            ) or (
+                lead.automated_probability != percentage
+                and float_compare(lead.automated_probability, percentage, precision_digits=2)
             )
 
         on_step = self.filtered(lambda lead: lead.active and lead.sales_process_step_id)
@@ -855,13 +872,6 @@ class CrmLead(models.Model):
         )
         self.env.add_to_compute(self._fields["sales_process_percentage"], leads)
         self.flush_model(["sales_process_percentage"])
-
-    @api.model
-    def _get_first_step_stage(self, lead):
-        """Stage of the first step of ``lead``'s process when its stage is no step of it
-        (empty otherwise, or when the process has no steps)."""
-        stages = lead.sales_process_id._get_step_stages()
-        return stages[:1] if lead.stage_id not in stages else stages.browse()
 
     @api.model
     def _sales_process_step_to_stage(self, vals):
@@ -1151,6 +1161,9 @@ class CrmLead(models.Model):
         key activity's delay. No notification e-mail per activity: they are the playbook's
         routine, listed in each user's activities.
         """
+        # most steps have no key activities: then no lead to look at
+        if not self.sales_process_step_id.key_activity_ids:
+            return self.env["mail.activity"]
         leads = self.filtered(
             lambda lead: lead.active
             and lead.type == "opportunity"
