@@ -1135,6 +1135,13 @@ class CrmLead(models.Model):
         """Step of each opportunity before a write that may make it enter a step, else None."""
         if not STEP_ENTRY_FIELDS & vals.keys():
             return None
+        # entering a step only matters for its key activities: none in the processes the
+        # leads follow or get, nothing to compare lead by lead
+        processes = self.sales_process_id | self.sales_process_id.browse(
+            vals.get("sales_process_id") or []
+        )
+        if not processes.step_ids.key_activity_ids:
+            return None
         return {lead.id: lead._get_sales_process_entry_key() for lead in self}
 
     def _get_sales_process_entry_key(self):
