@@ -1,5 +1,6 @@
 # Copyright 2026 crm_sales_process authors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from collections import defaultdict
 from collections.abc import Collection
 from datetime import timedelta
 
@@ -166,11 +167,11 @@ class CrmLead(models.Model):
 
     @api.depends("sales_process_step_id.probability")
     def _compute_sales_process_percentage(self):
-        # Stored: formatted the same for every reader, whatever their language.
+        # Stored: formatted the same for every reader, whatever their language; once per
+        # step, as bulk moves and imports compute thousands at once.
         env = self.with_context(lang="en_US").env
-        for lead in self:
-            step = lead.sales_process_step_id
-            lead.sales_process_percentage = (
+        for step, leads in self.grouped("sales_process_step_id").items():
+            leads.sales_process_percentage = (
                 f"{format_percentage(env, step.probability)} %" if step else False
             )
 
@@ -224,9 +225,14 @@ class CrmLead(models.Model):
 
     # Stalled opportunities are Odoo's rotting ones: a step's stall days replace the stage's
     # days to rot for opportunities on a step, so cards, column counters and the "Rotting"
-    # filter work the same for both.
+    # filter work the same for both. The step is a dependency too: reading the cards then
+    # fetches its column with them (the ORM fetches the stored dependencies of computed
+    # fields), so the pipeline costs no query more than stock's.
     def _get_rotting_depends_fields(self):
-        return super()._get_rotting_depends_fields() + ["sales_process_stall_days"]
+        return super()._get_rotting_depends_fields() + [
+            "sales_process_step_id",
+            "sales_process_stall_days",
+        ]
 
     def _get_rotting_domain(self):
         return super()._get_rotting_domain() & Domain("sales_process_step_id", "=", False)
@@ -268,11 +274,9 @@ class CrmLead(models.Model):
         process_leads = self._split_sales_process_leads(
             "_compute_probabilities", "sales_process_step_id"
         )
-        for lead in process_leads:
-            probability = lead.sales_process_step_id.probability
-            lead.automated_probability = probability
-            if lead.active:
-                lead.probability = probability
+        for step, leads in process_leads.grouped("sales_process_step_id").items():
+            leads.automated_probability = step.probability
+            leads.filtered("active").probability = step.probability
 
     def _compute_stage_id(self):
         """A lead following a process stays on a step of it; the others as in stock Odoo."""
@@ -393,17 +397,28 @@ class CrmLead(models.Model):
         if process_leads:
             # A stage given with the values (e.g. the kanban column) may be no step of the
             # process the rules gave: such leads start on the process's first step.
-            for stage, stage_leads in process_leads.grouped(self._get_first_step_stage).items():
-                if stage:
-                    stage_leads.write({"stage_id": stage.id})
+            # (the steps' stages looked up once per process, not once per lead)
+            stages = {
+                process: process._get_step_stages() for process in process_leads.sales_process_id
+            }
+            off_step = process_leads.filtered(
+                lambda lead: lead.stage_id not in stages[lead.sales_process_id]
+            )
+            for process, stage_leads in off_step.grouped("sales_process_id").items():
+                if stages[process]:
+                    stage_leads.write({"stage_id": stages[process][:1].id})
             process_leads._check_sales_process_stage()
+            # a given probability must be the step's: checked once per value given
+            given = defaultdict(list)
             for lead, vals in zip(leads, vals_list, strict=True):
                 if lead.sales_process_id and "probability" in vals:
-                    lead._check_sales_process_probability(vals["probability"])
+                    given[vals["probability"]].append(lead.id)
+            for probability, lead_ids in given.items():
+                self.browse(lead_ids)._check_sales_process_probability(probability)
             process_leads._sync_sales_process_probability()
             process_leads._lock_sales_process_steps()
             process_leads._schedule_sales_process_key_activities()
-            process_leads._sales_process_history_update()
+            process_leads._sales_process_history_update(created=True)
         return leads
 
     def write(self, vals):
@@ -700,8 +715,13 @@ class CrmLead(models.Model):
 
         def off_step(lead):
             percentage = lead.sales_process_step_id.probability
-            return float_compare(lead.probability, percentage, precision_digits=2) or float_compare(
-                lead.automated_probability, percentage, precision_digits=2
+            # exactly equal in nearly all cases: float_compare only for the others
+            return (
+                lead.probability != percentage
+                and float_compare(lead.probability, percentage, precision_digits=2)
+            ) or (
+                lead.automated_probability != percentage
+                and float_compare(lead.automated_probability, percentage, precision_digits=2)
             )
 
         on_step = self.filtered(lambda lead: lead.active and lead.sales_process_step_id)
@@ -717,12 +737,13 @@ class CrmLead(models.Model):
             return self
         return self.filtered("sales_process_id")
 
-    def _sales_process_history_update(self):
+    def _sales_process_history_update(self, created=False):
         """Close the stays these leads have left and open those they entered, in SQL.
 
         One query whatever the number of leads: a stay closes when its lead is on another
         step or process, or archived; a stay opens for an active lead on a step without an
         open stay. A lead created archived (e.g. imported lost) gets a closed stay at once.
+        ``created``: the leads were just created, they have no stay to close (imports).
         """
         if not self:
             return
@@ -733,67 +754,120 @@ class CrmLead(models.Model):
         self.env["crm.sales.process.history"].flush_model()
         now = self.env.cr.now()
         lost = bool(self.env.context.get("crm_sales_process_history_lost"))
-        # One statement: the INSERT sees the stays as they were before the UPDATE, hence the
-        # stays it closes (RETURNING) count as closed.
-        self.env.cr.execute(
-            SQL(
-                """
-                WITH closed AS (
-                    UPDATE crm_sales_process_history stay
-                       SET date_out = %(now)s,
-                           duration_days = EXTRACT(EPOCH FROM %(now)s - stay.date_in) / 86400.0,
-                           exit_reason = CASE
-                               WHEN NOT lead.active THEN
-                                   CASE WHEN %(lost)s OR lead.probability = 0 THEN 'lost'
-                                        ELSE 'archived' END
-                               WHEN lead.sales_process_id IS DISTINCT FROM stay.process_id
-                                   THEN 'process_change'
-                               WHEN new_stage.is_won THEN 'won'
-                               WHEN (new_step.sequence, new_step.id)
-                                    > (old_step.sequence, old_step.id) THEN 'forward'
-                               ELSE 'backward'
-                           END
-                      FROM crm_lead lead
-                 LEFT JOIN crm_sales_process_step new_step
-                        ON new_step.id = lead.sales_process_step_id
-                 LEFT JOIN crm_stage new_stage ON new_stage.id = new_step.stage_id,
-                           crm_sales_process_step old_step
-                     WHERE stay.lead_id = lead.id
-                       AND old_step.id = stay.step_id
-                       AND stay.date_out IS NULL
-                       AND lead.id = ANY(%(ids)s)
-                       AND (NOT lead.active
-                            OR lead.sales_process_step_id IS DISTINCT FROM stay.step_id)
-                 RETURNING stay.lead_id
-                )
-                INSERT INTO crm_sales_process_history
-                       (lead_id, process_id, step_id, user_id, team_id,
-                        department_id, expected_revenue, probability, date_in, date_out,
-                        duration_days, exit_reason)
-                SELECT lead.id, lead.sales_process_id, lead.sales_process_step_id,
-                       lead.user_id, lead.team_id, lead.department_id, lead.expected_revenue,
-                       lead.probability, %(now)s,
-                       CASE WHEN lead.active THEN NULL ELSE %(now)s END,
-                       0.0,
-                       CASE WHEN lead.active THEN NULL
-                            WHEN %(lost)s OR lead.probability = 0 THEN 'lost'
-                            ELSE 'archived' END
-                  FROM crm_lead lead
-                 WHERE lead.id = ANY(%(ids)s)
-                   AND lead.sales_process_step_id IS NOT NULL
-                   AND (lead.active OR NOT EXISTS (
-                           SELECT 1 FROM crm_sales_process_history stay
-                            WHERE stay.lead_id = lead.id))
-                   AND (lead.id IN (SELECT closed.lead_id FROM closed)
-                        OR NOT EXISTS (
-                           SELECT 1 FROM crm_sales_process_history stay
-                            WHERE stay.lead_id = lead.id AND stay.date_out IS NULL))
-                """,
-                now=now,
-                lost=lost,
-                ids=list(self.ids),
+        # The leads are read once (a materialized CTE, used by both parts); their stays are
+        # reached through the lead index, never by scanning the whole history.
+        leads = SQL(
+            """
+            lead AS MATERIALIZED (
+                SELECT id, sales_process_id, sales_process_step_id, active, probability,
+                       user_id, team_id, department_id, expected_revenue
+                  FROM crm_lead
+                 WHERE id = ANY(%(ids)s)
             )
+            """,
+            ids=list(self.ids),
         )
+        insert = SQL(
+            """
+            INSERT INTO crm_sales_process_history
+                   (lead_id, process_id, step_id, user_id, team_id,
+                    department_id, expected_revenue, probability, date_in, date_out,
+                    duration_days, exit_reason)
+            SELECT lead.id, lead.sales_process_id, lead.sales_process_step_id,
+                   lead.user_id, lead.team_id, lead.department_id, lead.expected_revenue,
+                   lead.probability, %(now)s,
+                   CASE WHEN lead.active THEN NULL ELSE %(now)s END,
+                   0.0,
+                   CASE WHEN lead.active THEN NULL
+                        WHEN %(lost)s OR lead.probability = 0 THEN 'lost'
+                        ELSE 'archived' END
+              FROM lead
+             WHERE lead.sales_process_step_id IS NOT NULL
+            """,
+            now=now,
+            lost=lost,
+        )
+        # Without JIT: PostgreSQL would compile the statement of a bulk move (its estimated
+        # cost is above jit_above_cost) for a tenth of its run time, to run it once. The
+        # setting is put back right after, in the same round trip.
+        no_jit, jit_back = SQL("SET LOCAL jit = off;"), SQL("; RESET jit")
+        if created:
+            # New leads have no stay yet, unless a write of create() opened it already
+            self.env.cr.execute(
+                SQL(
+                    """
+                    %(no_jit)s
+                    WITH %(leads)s
+                    %(insert)s
+                       AND NOT EXISTS (SELECT 1 FROM crm_sales_process_history stay
+                                        WHERE stay.lead_id = lead.id)
+                    %(jit_back)s
+                    """,
+                    no_jit=no_jit,
+                    jit_back=jit_back,
+                    leads=leads,
+                    insert=insert,
+                )
+            )
+        else:
+            # One statement: the INSERT sees the stays as they were before the UPDATE, hence
+            # the stays it closes (RETURNING) count as closed. "known": whether each lead had
+            # stays, and an open one, grouped from its stays (no subquery per lead).
+            self.env.cr.execute(
+                SQL(
+                    """
+                    %(no_jit)s
+                    WITH %(leads)s,
+                    closed AS (
+                        UPDATE crm_sales_process_history stay
+                           SET date_out = %(now)s,
+                               duration_days = EXTRACT(EPOCH FROM %(now)s - stay.date_in)
+                                               / 86400.0,
+                               exit_reason = CASE
+                                   WHEN NOT lead.active THEN
+                                       CASE WHEN %(lost)s OR lead.probability = 0 THEN 'lost'
+                                            ELSE 'archived' END
+                                   WHEN lead.sales_process_id IS DISTINCT FROM stay.process_id
+                                       THEN 'process_change'
+                                   WHEN new_stage.is_won THEN 'won'
+                                   WHEN (new_step.sequence, new_step.id)
+                                        > (old_step.sequence, old_step.id) THEN 'forward'
+                                   ELSE 'backward'
+                               END
+                          FROM lead
+                     LEFT JOIN crm_sales_process_step new_step
+                            ON new_step.id = lead.sales_process_step_id
+                     LEFT JOIN crm_stage new_stage ON new_stage.id = new_step.stage_id,
+                               crm_sales_process_step old_step
+                         WHERE stay.lead_id = lead.id
+                           AND old_step.id = stay.step_id
+                           AND stay.date_out IS NULL
+                           AND (NOT lead.active
+                                OR lead.sales_process_step_id IS DISTINCT FROM stay.step_id)
+                     RETURNING stay.lead_id
+                    ),
+                    known AS (
+                        SELECT stay.lead_id, bool_or(stay.date_out IS NULL) AS has_open
+                          FROM lead
+                          JOIN crm_sales_process_history stay ON stay.lead_id = lead.id
+                      GROUP BY stay.lead_id
+                    )
+                    %(insert)s
+                       AND (lead.active
+                            OR NOT EXISTS (SELECT 1 FROM known WHERE known.lead_id = lead.id))
+                       AND (lead.id IN (SELECT closed.lead_id FROM closed)
+                            OR NOT EXISTS (SELECT 1 FROM known
+                                            WHERE known.lead_id = lead.id AND known.has_open))
+                    %(jit_back)s
+                    """,
+                    no_jit=no_jit,
+                    jit_back=jit_back,
+                    leads=leads,
+                    now=now,
+                    lost=lost,
+                    insert=insert,
+                )
+            )
         self.env["crm.sales.process.history"].invalidate_model()
         self.invalidate_recordset(["sales_process_history_ids"])
 
@@ -852,13 +926,6 @@ class CrmLead(models.Model):
         )
         self.env.add_to_compute(self._fields["sales_process_percentage"], leads)
         self.flush_model(["sales_process_percentage"])
-
-    @api.model
-    def _get_first_step_stage(self, lead):
-        """Stage of the first step of ``lead``'s process when its stage is no step of it
-        (empty otherwise, or when the process has no steps)."""
-        stages = lead.sales_process_id._get_step_stages()
-        return stages[:1] if lead.stage_id not in stages else stages.browse()
 
     @api.model
     def _sales_process_step_to_stage(self, vals):
@@ -935,6 +1002,16 @@ class CrmLead(models.Model):
         opportunity of the batch.
         """
         moves = self._get_sales_process_forward_moves(vals)
+        # what may refuse a move depends on the steps it leaves and skips: looked at once per
+        # process, step and target, then lead by lead only where a criterion applies
+        checked = {}
+        for key in set(moves.values()):
+            steps, current, target = key
+            checked[key] = (steps[0].process_id.enforce_step_order and target > current + 1) or any(
+                step.require_activities_done or step._get_required_fields()
+                for step in steps[current:target]
+            )
+        moves = {lead: key for lead, key in moves.items() if checked[key]}
         if not moves:
             return
         check_activities = self.browse(
@@ -988,17 +1065,21 @@ class CrmLead(models.Model):
             leads = leads.filtered(
                 lambda lead: lead.sales_process_id.id == vals["sales_process_id"]
             )
-        steps_by_process = {
-            process: process._get_ordered_steps() for process in leads.sales_process_id
-        }
+        # per process: its ordered steps and the position of each step's stage, once
+        positions = {}
+        for process in leads.sales_process_id:
+            steps = process._get_ordered_steps()
+            positions[process] = (
+                steps,
+                {step.stage_id.id: index for index, step in enumerate(steps)},
+            )
         moves = {}
         for lead in leads:
-            steps = steps_by_process[lead.sales_process_id]
-            stage_ids = steps.stage_id.ids
-            if vals["stage_id"] not in stage_ids:
+            steps, stage_positions = positions[lead.sales_process_id]
+            target = stage_positions.get(vals["stage_id"])
+            if target is None:
                 continue  # not a step: _check_sales_process_stage refuses it
-            current = stage_ids.index(lead.sales_process_step_id.stage_id.id)
-            target = stage_ids.index(vals["stage_id"])
+            current = stage_positions[lead.sales_process_step_id.stage_id.id]
             if target > current:
                 moves[lead] = (steps, current, target)
         return moves
@@ -1108,6 +1189,13 @@ class CrmLead(models.Model):
         """Step of each opportunity before a write that may make it enter a step, else None."""
         if not STEP_ENTRY_FIELDS & vals.keys():
             return None
+        # entering a step only matters for its key activities: none in the processes the
+        # leads follow or get, nothing to compare lead by lead
+        processes = self.sales_process_id | self.sales_process_id.browse(
+            vals.get("sales_process_id") or []
+        )
+        if not processes.step_ids.key_activity_ids:
+            return None
         return {lead.id: lead._get_sales_process_entry_key() for lead in self}
 
     def _get_sales_process_entry_key(self):
@@ -1116,7 +1204,8 @@ class CrmLead(models.Model):
 
     def _schedule_sales_process_entries(self, keys_before):
         """After a write: schedule the key activities of the step each opportunity entered."""
-        if keys_before is None:
+        # most steps have no key activities: then nothing to compare, lead by lead
+        if keys_before is None or not self.sales_process_step_id.key_activity_ids:
             return
         entered = self.filtered(
             lambda lead: lead._get_sales_process_entry_key()
@@ -1133,6 +1222,9 @@ class CrmLead(models.Model):
         key activity's delay. No notification e-mail per activity: they are the playbook's
         routine, listed in each user's activities.
         """
+        # most steps have no key activities: then no lead to look at
+        if not self.sales_process_step_id.key_activity_ids:
+            return self.env["mail.activity"]
         leads = self.filtered(
             lambda lead: lead.active
             and lead.type == "opportunity"

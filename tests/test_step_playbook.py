@@ -573,6 +573,64 @@ class TestStalled(StepPlaybookCommon):
         old.action_set_lost()
         self.assertFalse(old.is_stalled)
 
+    def _kanban_queries(self, domain, without=()):
+        """Queries of the pipeline's request (the kanban view's fields, first columns
+        unfolded) on ``domain``, the fields ``without`` left out of the cards."""
+        Lead = self.env["crm.lead"].with_context(read_group_expand=True)
+        view = self.env.ref("crm.crm_case_kanban_view_leads")
+        fields_info = Lead.get_views([(view.id, "kanban")])["models"]["crm.lead"]["fields"]
+        spec = {
+            name: (
+                {"fields": {"display_name": {}}}
+                if info["type"] in ("many2one", "one2many", "many2many")
+                else {}
+            )
+            for name, info in fields_info.items()
+            if info["type"] != "properties" and name not in without
+        }
+        self.env.flush_all()
+        self.env.invalidate_all()
+        start = self.cr.sql_log_count
+        groups = Lead.web_read_group(
+            domain,
+            ["stage_id"],
+            ["expected_revenue:sum"],
+            auto_unfold=True,
+            unfold_read_specification=spec,
+            unfold_read_default_limit=80,
+        )["groups"]
+        self.assertTrue(any(group.get("__records") for group in groups))
+        return self.cr.sql_log_count - start
+
+    def test_kanban_queries_as_stock(self):
+        """The pipeline costs stock's queries: the addon's card fields are stored columns read
+        with the cards, and the stalled highlight needs only what it depends on (stage-change
+        date, step, stall days), which the ORM fetches with the cards, as for stock's rotting.
+        So the cards cost what they cost without the addon's fields and without the rotting
+        highlight at all, whether a stage rots or not, with or without a process."""
+        for stage in (self.stage_outside, self.stage_meeting):
+            for _index in range(3):
+                self._create_lead(self.user_dina, sales_process_id=False, stage_id=stage.id)
+        for _index in range(3):
+            self._create_lead(self.user_anna)  # on Lead In, 5 stall days
+        dina = [("type", "=", "opportunity"), ("user_id", "=", self.user_dina.id)]
+        anna = [("type", "=", "opportunity"), ("user_id", "=", self.user_anna.id)]
+        bare = [
+            name
+            for name, field in self.env["crm.lead"]._fields.items()
+            if field._module == "crm_sales_process"
+        ] + ["is_rotting", "rotting_days"]
+        self.env["crm.stage"].search([]).rotting_threshold_days = 0
+        for domain in (dina, anna):
+            self.assertEqual(
+                self._kanban_queries(domain), self._kanban_queries(domain, without=bare)
+            )
+        (self.stage_outside | self.stage_lead_in).rotting_threshold_days = 3
+        for domain in (dina, anna):
+            self.assertEqual(
+                self._kanban_queries(domain), self._kanban_queries(domain, without=bare)
+            )
+
     def test_cron_reminds_once(self):
         """The daily reminder: one activity per newly stalled opportunity, never a second
         one while it stays on its step."""
