@@ -1451,4 +1451,20 @@ class CrmLead(models.Model):
         lead_ids = [row[0] for row in self.env.cr.fetchall()]
         if lead_ids:
             self.env["crm.lead"].browse(lead_ids)._sync_sales_process_probability()
+        # The cron commits batch by batch the leads it read at its start: one lost meanwhile
+        # (probability and automated probability 0) gets the estimate back. Lost stays 0.
+        self.env.cr.execute(
+            SQL(
+                """
+                UPDATE crm_lead
+                   SET probability = 0, automated_probability = 0
+                 WHERE sales_process_id IS NOT NULL
+                   AND NOT active
+                   AND won_status = 'lost'
+                   AND (probability != 0 OR automated_probability != 0)
+                """
+            )
+        )
+        if self.env.cr.rowcount:
+            self.env["crm.lead"].invalidate_model(["probability", "automated_probability"])
         return result

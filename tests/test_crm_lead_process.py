@@ -376,6 +376,22 @@ class TestLeadProcessProbability(SalesProcessLeadCommon):
         self.assertEqual(stock.automated_probability, pls[stock.id])
         self.assertEqual(stock.probability, stock.automated_probability)
 
+    def test_lost_stays_at_zero_after_pls_cron(self):
+        """The cron updates, batch after batch, the leads it read as pending at its start."""
+        lead = self._create_lead(self.user_anna, stage_id=self.stage_meeting.id)
+        lead.action_set_lost()
+        self.assertEqual(lead.won_status, "lost")
+        # what the cron's UPDATE does to a lead lost after it read the pending ones
+        self.env.flush_all()
+        self.env.cr.execute(
+            "UPDATE crm_lead SET probability = 30, automated_probability = 30 WHERE id = %s",
+            [lead.id],
+        )
+        self.env.invalidate_all()
+        self.env["crm.lead"]._update_automated_probabilities()
+        self.assertEqual((lead.probability, lead.automated_probability), (0, 0))
+        self.assertFalse(lead.active)
+
     def test_pls_paths_give_step_percentage(self):
         lead = self._create_lead(self.user_anna, stage_id=self.stage_offer.id, expected_revenue=500)
         probabilities, _tooltip = lead._pls_get_naive_bayes_probabilities()
