@@ -11,7 +11,7 @@ from odoo.fields import Domain
 from odoo.orm.domains import DomainAnd, DomainCondition
 from odoo.tools import SQL, float_compare, format_date
 
-from .tools import format_percentage
+from .tools import MODULE, check_field_values, format_percentage
 
 # Fields whose change can break "probability = step percentage": checked after a write.
 PROBABILITY_SYNC_FIELDS = {"probability", "automated_probability", "active"}
@@ -387,6 +387,7 @@ class CrmLead(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        check_field_values(self, vals_list, module=MODULE)
         vals_list = self._prepare_sales_process_create_vals(vals_list)
         leads = super().create(vals_list)
         process_leads = leads.filtered("sales_process_id")
@@ -406,6 +407,7 @@ class CrmLead(models.Model):
         return leads
 
     def write(self, vals):
+        check_field_values(self, vals, module=MODULE)
         vals = self._sales_process_step_to_stage(vals)
         self._check_sales_process_move(vals)
         entry_keys = self._get_sales_process_entry_keys(vals)

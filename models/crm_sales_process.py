@@ -14,6 +14,7 @@ from odoo.tools import SQL, float_compare, ormcache
 
 from .tools import (
     NAME_INITIALS,
+    check_field_values,
     format_percentage,
     name_initial,
     user_initials,
@@ -307,11 +308,13 @@ class CrmSalesProcess(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        check_field_values(self, vals_list)
         processes = super().create(vals_list)
         self._clear_default_process_rules()
         return processes
 
     def write(self, vals):
+        check_field_values(self, vals)
         result = super().write(vals)
         if {*RULE_FIELDS, "step_ids"} & vals.keys():
             self._clear_default_process_rules()

@@ -4,7 +4,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools.misc import get_lang
 
-from .tools import format_percentage, user_initials
+from .tools import check_field_values, format_percentage, user_initials
 
 
 class CrmSalesProcessStep(models.Model):
@@ -227,6 +227,7 @@ class CrmSalesProcessStep(models.Model):
     def create(self, vals_list):
         # stage_id is NOT NULL in the database; check first so the user gets a clear message
         # instead of the generic "missing required value" of the integrity error.
+        check_field_values(self, vals_list)
         for vals in vals_list:
             if not vals.get("stage_id", self.env.context.get("default_stage_id")):
                 process = self.env["crm.sales.process"].browse(
@@ -239,6 +240,7 @@ class CrmSalesProcessStep(models.Model):
         return steps
 
     def write(self, vals):
+        check_field_values(self, vals)
         if "stage_id" in vals and not vals["stage_id"]:
             raise ValidationError(self._get_missing_stage_message(self.process_id[:1]))
         moved = self.filtered(

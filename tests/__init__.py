@@ -12,3 +12,4 @@ from . import test_sales_process_history
 from . import test_sales_process_kpis
 from . import test_sales_process_analysis
 from . import test_sales_process_analysis_ui
+from . import test_rpc_bad_input

@@ -28,6 +28,8 @@ from odoo.exceptions import ValidationError
 from odoo.fields import Domain
 from odoo.tools import SQL, format_date
 
+from ..models.tools import check_field_values
+
 # Lead fields the summary is grouped by, in report order.
 SUMMARY_GROUPBYS = ("user_id", "department_id", "team_id")
 SUMMARY_AGGREGATES = ["__count", "expected_revenue:sum", "prorated_revenue:sum"]
@@ -139,6 +141,15 @@ class CrmSalesForecastWizard(models.TransientModel):
                         date_to=format_date(self.env, wizard.date_to),
                     )
                 )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        check_field_values(self, vals_list)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        check_field_values(self, vals)
+        return super().write(vals)
 
     def action_print_pdf(self):
         self.ensure_one()
