@@ -4,7 +4,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools.misc import get_lang
 
-from .tools import check_field_values, format_percentage, user_initials
+from .tools import MAX_DAYS, check_field_values, format_percentage, user_initials
 
 
 class CrmSalesProcessStep(models.Model):
@@ -201,14 +201,15 @@ class CrmSalesProcessStep(models.Model):
     @api.constrains("stall_days")
     def _check_stall_days(self):
         for step in self:
-            if step.stall_days < 0:
+            if not 0 <= step.stall_days <= MAX_DAYS:
                 raise ValidationError(
                     self.env._(
                         "Step “%(step)s” in “%(process)s”: an opportunity is stalled after 0 "
-                        "or more days (0 = never), not %(days)s.",
+                        "to %(max)s days (0 = never), not %(days)s.",
                         step=step.name,
                         process=step.process_id.name,
                         days=step.stall_days,
+                        max=MAX_DAYS,
                     )
                 )
 

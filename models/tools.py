@@ -17,6 +17,9 @@ from odoo.tools.sql import escape_psql
 MODULE = "crm_sales_process"
 # PostgreSQL "integer" (int4): Odoo's Integer columns and record ids
 INT4_MIN, INT4_MAX = -(2**31), 2**31 - 1
+# Longest stall period and key activity deadline: a century is more than any sales cycle,
+# and dates beyond year 9999 do not exist (Python's dates end there)
+MAX_DAYS = 36500
 
 # The first-letter buttons: Latin letters, then the Danish/Norwegian Æ, Ø, Å as letters of
 # their own (as in their alphabets), and "#" for names starting with anything else.

@@ -258,6 +258,7 @@ class RpcSweepCommon(HttpCase, SalesProcessCommon):
             self.env.invalidate_all()
             if ok:
                 problem = check_worked(payload) if check_worked else None
+                problem = problem or self._check_still_readable()
                 if problem:
                     result.failures.append(f"{label}: worked but {problem}")
                 else:
@@ -278,6 +279,18 @@ class RpcSweepCommon(HttpCase, SalesProcessCommon):
                     result.refused += 1
         self.env.invalidate_all()
         self.env.registry.clear_cache()
+
+    def _check_still_readable(self):
+        """After a call that worked, the records it may have touched read fine over RPC
+        (computed fields included): a value stored is no error postponed to every reader."""
+        for model, record in self._readable_after().items():
+            ok, payload = self._jsonrpc(model, "read", [record.ids, []])
+            if not ok:
+                return f"reading {model} afterwards: {payload['name']}: {payload['message'][:200]}"
+        return None
+
+    def _readable_after(self):
+        return {}
 
     def _assert_sweep(self, result):
         result.log()
@@ -356,6 +369,13 @@ class TestRpcBadInput(RpcSweepCommon):
             {"process_id": cls.process_a.id}
         )
         cls.calibration_a = cls.calibration_a.with_env(cls.env)
+
+    def _readable_after(self):
+        return {
+            "crm.sales.process": self.process_a,
+            "crm.sales.process.step": self.process_a.step_ids,
+            "crm.lead": self.lead_a,
+        }
 
     # ------------------------------------------------------------------
     # Values
