@@ -11,7 +11,13 @@ from odoo.fields import Domain
 from odoo.orm.domains import DomainAnd, DomainCondition
 from odoo.tools import SQL, float_compare, format_date
 
-from .tools import MODULE, check_field_values, format_percentage
+from .tools import (
+    MODULE,
+    check_field_values,
+    check_record_ids,
+    ensure_one_record,
+    format_percentage,
+)
 
 # Fields whose change can break "probability = step percentage": checked after a write.
 PROBABILITY_SYNC_FIELDS = {"probability", "automated_probability", "active"}
@@ -498,7 +504,7 @@ class CrmLead(models.Model):
 
     def action_view_sales_process_history(self):
         """The opportunity's stays in the steps of its processes, latest first."""
-        self.ensure_one()
+        ensure_one_record(self)
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "crm_sales_process.crm_sales_process_history_action"
         )
@@ -507,14 +513,25 @@ class CrmLead(models.Model):
 
     def action_set_automated_probability(self):
         """For a lead following a process the "automated" probability is its step's."""
+        ensure_one_record(self)
         if self.sales_process_step_id:
-            self.ensure_one()
             self._sync_sales_process_probability()
             return None
         return super().action_set_automated_probability()
 
     def convert_opportunity(self, partner, user_ids=False, team_id=False):
-        """Leads keep their process when converted; those without get one by the rules."""
+        """Leads keep their process when converted; those without get one by the rules.
+
+        Callable over RPC: the customer, salespeople and team may come as ids.
+        """
+        _ = self.env._
+        partner = check_record_ids(self.env, "res.partner", partner, _("The customer"))
+        if user_ids:
+            user_ids = check_record_ids(
+                self.env, "res.users", user_ids, _("The salespeople"), many=True
+            ).ids
+        if team_id:
+            team_id = check_record_ids(self.env, "crm.team", team_id, _("The sales team")).id
         without_process = self.filtered(lambda lead: not lead.sales_process_id)
         result = super().convert_opportunity(partner, user_ids=user_ids, team_id=team_id)
         converted = without_process.filtered(lambda lead: lead.type == "opportunity")

@@ -21,7 +21,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL, format_date, formatLang
 
-from .tools import xlsx_sheet_name
+from .tools import parse_date_argument, parse_ids_argument, xlsx_sheet_name
 
 # KPI keys of get_kpis copied into the analysis, in the order the screens show them.
 KPI_KEYS = (
@@ -132,16 +132,13 @@ class CrmSalesProcessAnalysis(models.AbstractModel):
     @api.model
     def _normalize_filters(self, filters):
         """Filters as the helpers expect them; a clear error for a reversed period."""
+        if filters and not isinstance(filters, dict):
+            raise UserError(self.env._("The analysis filters must be a dictionary of filters."))
         filters = dict(filters or {})
         normalized = {}
         for key in ("date_from", "date_to"):
-            value = filters.get(key)
-            try:
-                normalized[key] = fields.Date.to_string(fields.Date.to_date(value)) or False
-            except ValueError as error:
-                raise UserError(
-                    self.env._("“%(value)s” is not a valid date.", value=value)
-                ) from error
+            value = parse_date_argument(self.env, filters.get(key))
+            normalized[key] = fields.Date.to_string(value) if value else False
         if (
             normalized["date_from"]
             and normalized["date_to"]
@@ -156,15 +153,7 @@ class CrmSalesProcessAnalysis(models.AbstractModel):
                 )
             )
         for key in FILTER_MODELS:
-            value = filters.get(key) or []
-            if isinstance(value, int):
-                value = [value]
-            try:
-                normalized[key] = [int(record_id) for record_id in value]
-            except (TypeError, ValueError) as error:
-                raise UserError(
-                    self.env._("The analysis filters hold an invalid record reference.")
-                ) from error
+            normalized[key] = parse_ids_argument(self.env, filters.get(key), key) or []
         return normalized
 
     @api.model
@@ -280,6 +269,8 @@ class CrmSalesProcessAnalysis(models.AbstractModel):
     # Spreadsheet
     # ------------------------------------------------------------------
 
+    # Bytes: no RPC answer; the download route (controllers/analysis.py) serves them
+    @api.private
     @api.model
     @api.readonly
     def get_xlsx(self, filters=None):

@@ -109,8 +109,7 @@ def check_field_values(records, vals_list, module=None):
         for name, value in vals.items():
             field = records._fields.get(name) if isinstance(name, str) else None
             if field is None:
-                if module:
-                    continue  # the extended model's own fields are its business
+                # (the ORM would raise a ValueError: a server error for the client)
                 raise ValidationError(
                     env._(
                         "%(model)s has no field “%(field)s”. Nothing was saved.",
@@ -151,6 +150,92 @@ def check_field_values(records, vals_list, module=None):
                     id=record_id,
                 )
             )
+
+
+def ensure_one_record(records):
+    """``records.ensure_one()`` for public methods: a clear error, not a ValueError, when
+    a client calls them on no record or several."""
+    if len(records) != 1:
+        raise UserError(
+            records.env._(
+                "This action works on one record of %(model)s at a time, not %(count)s.",
+                model=records._description,
+                count=len(records),
+            )
+        )
+    return records
+
+
+def check_record_ids(env, model_name, value, label, many=False):
+    """Records of ``model_name`` a client gave as an argument: an id (a list of ids when
+    ``many``), a recordset or nothing. Anything else, or a record that does not exist, is
+    refused with a clear error naming the argument (``label``)."""
+    Model = env[model_name]
+    if isinstance(value, models.BaseModel):
+        return value
+    if value is None or value is False:
+        return Model
+    values = value if many and isinstance(value, (list, tuple)) else [value]
+    if not all(_is_record_id(item) for item in values) or (many and not isinstance(value, (list, tuple, int))):
+        raise UserError(
+            env._(
+                "%(argument)s must be given as %(expected)s of %(model)s, not %(value)s.",
+                argument=label,
+                expected=env._("ids") if many else env._("an id"),
+                model=Model._description,
+                value=_short_repr(value),
+            )
+        )
+    records = Model.browse(values)
+    missing = records - records.sudo().with_context(active_test=False).exists()
+    if missing:
+        raise UserError(
+            env._(
+                "%(argument)s refers to a record that does not exist or has been deleted "
+                "(%(model)s, id %(id)s).",
+                argument=label,
+                model=Model._description,
+                id=missing[0].id,
+            )
+        )
+    return records
+
+
+def parse_date_argument(env, value):
+    """A date a client gave (date, datetime or "YYYY-MM-DD"), None when empty; anything
+    else is refused with a clear error."""
+    if not value:
+        return None
+    if isinstance(value, date):
+        return fields.Date.to_date(value)
+    if isinstance(value, str):
+        try:
+            return fields.Date.to_date(value)
+        except ValueError:
+            pass
+    raise UserError(
+        env._("“%(value)s” is not a valid date (YYYY-MM-DD).", value=_short_repr(value))
+    )
+
+
+def parse_ids_argument(env, value, label):
+    """Record ids a client gave as a filter (a list of ids, one id or a recordset), None
+    when empty; anything else is refused with a clear error naming the filter (``label``).
+    Ids of records that do not exist simply match nothing."""
+    if isinstance(value, models.BaseModel):
+        return value.ids or None
+    if value is None or value is False:
+        return None
+    values = value if isinstance(value, (list, tuple)) else [value]
+    if not all(_is_record_id(item) for item in values):
+        raise UserError(
+            env._(
+                "The filter %(filter)s must be a list of record ids, not %(value)s.",
+                filter=label,
+                value=_short_repr(value),
+            )
+        )
+    return list(values) or None
 
 
 def _short_repr(value, limit=60):

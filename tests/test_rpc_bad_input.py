@@ -301,7 +301,7 @@ class RpcSweepCommon(HttpCase, SalesProcessCommon):
         self.assertFalse(
             result.failures,
             f"{len(result.failures)} of {result.tried} calls failed:\n"
-            + "\n".join(result.failures[:80]),
+            + "\n".join(result.failures[:400]),
         )
 
     # ------------------------------------------------------------------
@@ -566,4 +566,131 @@ class TestRpcBadInput(RpcSweepCommon):
                 "crm.sales.forecast.wizard",
             },
         )
+        self._assert_sweep(result)
+
+    def _bad_arguments(self):
+        """Arguments of the wrong type or range for any parameter of a public method."""
+        return [
+            "abc",
+            "",
+            "9999-12-31",
+            "0001-01-01",
+            HUGE,
+            *WILDCARDS,
+            -1,
+            0,
+            NAN,
+            INF,
+            1e308,
+            INT4_OVERFLOW,
+            {"x": 1},
+            [1, "a"],
+            [self.gone["crm.sales.process"]],
+            [self.other_company["crm.sales.process"]],
+            None,
+            True,
+        ]
+
+    def _method_records(self):
+        """{model: (record to call methods on, a second record of the same company)}."""
+        targets = self._targets()
+        second = {
+            "crm.sales.process": self._create_process("Sweep Second", [(self.stage_lead, 0)]),
+            "crm.lead": self._create_lead(self.process_a),
+        }
+        return {
+            model: (record, second.get(model, record))
+            for model, (_login, record, _vals) in targets.items()
+        }
+
+    def test_sweep_methods(self):
+        """Every public addon method with ids of other companies, deleted and no records,
+        and every parameter with every bad argument."""
+        result = SweepResult("methods")
+        records = self._method_records()
+        self.authenticate("sweep_manager_a", "sweep_manager_a")
+        swept = 0
+        for model_name in self._addon_models():
+            Model = self.env[model_name]
+            for name, method in sorted(self._addon_methods(Model).items()):
+                swept += 1
+                record, second = records.get(model_name, (Model.browse(), Model.browse()))
+                parameters = list(inspect.signature(method).parameters.values())[1:]
+                is_model = getattr(method, "_api_model", False)
+                prefix = [] if is_model else [record.ids]
+                # the required arguments not swept are given as "nothing"
+                required = {
+                    other.name: None
+                    for other in parameters
+                    if other.default is other.empty
+                    and other.kind in (other.POSITIONAL_OR_KEYWORD, other.KEYWORD_ONLY)
+                }
+                if not is_model:
+                    id_variants = {
+                        "deleted": [self.gone.get(model_name, 999_999_999)],
+                        "other company": [self.other_company.get(model_name, 999_999_999)],
+                        "none": [],
+                        "two": (record | second).ids,
+                        "int4 overflow": [INT4_OVERFLOW],
+                    }
+                    if name not in ("create", "write"):  # no values: swept with the fields
+                        for variant, ids in id_variants.items():
+                            self._run(
+                                result,
+                                f"{model_name}.{name} on {variant} ids {ids}",
+                                lambda m=model_name, n=name, i=ids, r=required: self._jsonrpc(
+                                    m, n, [i], r
+                                ),
+                            )
+                for parameter in parameters:
+                    if parameter.kind == parameter.VAR_KEYWORD:
+                        variants = [{"x_no_such_field": 1}, {"sales_process_id": "abc"}]
+                        for kwargs in variants:
+                            self._run(
+                                result,
+                                f"{model_name}.{name}(**{kwargs})",
+                                lambda m=model_name, n=name, k=kwargs: self._jsonrpc(
+                                    m, n, prefix, k
+                                ),
+                            )
+                        continue
+                    if parameter.kind == parameter.VAR_POSITIONAL:
+                        continue
+                    for value in self._bad_arguments():
+                        self._run(
+                            result,
+                            f"{model_name}.{name}({parameter.name}={_short(value)})",
+                            lambda m=model_name, n=name, p=parameter.name, v=value, r=required: (
+                                self._jsonrpc(m, n, prefix, {**r, p: v})
+                            ),
+                        )
+        _logger.info("bad input sweep: %s public methods of the addon swept", swept)
+        self.assertGreater(swept, 10)
+        self._assert_sweep(result)
+
+    def _searchable_fields(self, Model):
+        return [
+            field
+            for field in self._addon_fields(Model)
+            if field.store or field.search or field.related
+        ]
+
+    def test_sweep_domains(self):
+        """Every searchable addon field in search domains with bad values and wildcards."""
+        result = SweepResult("domains")
+        self.authenticate("sweep_manager_a", "sweep_manager_a")
+        values = [NAN, INF, 1e308, INT4_OVERFLOW, -1, "abc", *WILDCARDS, {"x": 1}, [1, "a"]]
+        for model_name in self._addon_models():
+            Model = self.env[model_name]
+            if Model._abstract:
+                continue
+            for field in self._searchable_fields(Model):
+                for operator in ("=", "ilike", ">=", "in", "not ilike"):
+                    for value in values:
+                        domain = [(field.name, operator, value)]
+                        self._run(
+                            result,
+                            f"{model_name}.search_count({_short(domain)})",
+                            lambda m=model_name, d=domain: self._jsonrpc(m, "search_count", [d]),
+                        )
         self._assert_sweep(result)

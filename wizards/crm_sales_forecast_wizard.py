@@ -28,7 +28,7 @@ from odoo.exceptions import ValidationError
 from odoo.fields import Domain
 from odoo.tools import SQL, format_date
 
-from ..models.tools import check_field_values
+from ..models.tools import check_field_values, ensure_one_record
 
 # Lead fields the summary is grouped by, in report order.
 SUMMARY_GROUPBYS = ("user_id", "department_id", "team_id")
@@ -152,13 +152,13 @@ class CrmSalesForecastWizard(models.TransientModel):
         return super().write(vals)
 
     def action_print_pdf(self):
-        self.ensure_one()
+        ensure_one_record(self)
         # config=False: print right away, without Odoo's first-time document layout dialog.
         report = self.env.ref("crm_sales_process.crm_sales_forecast_report_action")
         return report.report_action(self, config=False)
 
     def action_export_xlsx(self):
-        self.ensure_one()
+        ensure_one_record(self)
         self.write(
             {
                 "xlsx_file": base64.b64encode(self._generate_xlsx()),

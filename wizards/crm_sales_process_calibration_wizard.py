@@ -2,7 +2,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import Command, api, fields, models
 
-from ..models.tools import check_field_values
+from ..models.tools import check_field_values, ensure_one_record
 
 
 class CrmSalesProcessCalibrationWizard(models.TransientModel):
@@ -53,7 +53,7 @@ class CrmSalesProcessCalibrationWizard(models.TransientModel):
         return super().write(vals)
 
     def action_apply(self):
-        self.ensure_one()
+        ensure_one_record(self)
         self.process_id._apply_observed_percentages(
             {line.step_id: line.new_probability for line in self.line_ids}
         )
