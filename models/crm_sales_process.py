@@ -1,6 +1,7 @@
 # Copyright 2026 crm_sales_process authors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import io
+import math
 from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 
@@ -441,7 +442,12 @@ class CrmSalesProcess(models.Model):
         )
 
     def _parse_count_value(self, value):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+            or value != int(value)
+        ):
             raise UserError(self._get_count_search_error())
         return int(value)
 
