@@ -44,7 +44,7 @@ CLEAN_ERRORS = {
     "odoo.exceptions.MissingError",
     "odoo.exceptions.RedirectWarning",
 }
-CLEAN_FAULTS = ("warning -- ",)
+XMLRPC_FAULTS = {2: "odoo.exceptions.UserError", 4: "odoo.exceptions.AccessError"}
 # Texts of PostgreSQL / psycopg2 errors that must never reach a client
 DATABASE_TEXTS = (
     "violates",
@@ -198,15 +198,17 @@ class RpcSweepCommon(HttpCase, SalesProcessCommon):
                 self.env.cr.dbname, uid, password, model, method, args, kwargs or {}
             )
         except xmlrpc.client.Fault as fault:
-            name = "clean" if str(fault.faultCode).startswith(CLEAN_FAULTS) else "fault"
-            return False, {"name": name, "message": str(fault.faultCode), "fault": fault}
+            # /xmlrpc/2/: 2 = user error (validation, missing record), 4 = access error,
+            # 1 = any other error, its message being the traceback
+            name = XMLRPC_FAULTS.get(fault.faultCode, f"fault {fault.faultCode}")
+            return False, {"name": name, "message": fault.faultString}
         except xmlrpc.client.ProtocolError as error:
             return False, {"name": f"HTTP {error.errcode}", "message": error.errmsg}
         return True, result
 
     def _is_clean_error(self, error):
         """Why ``error`` is no clear Odoo error, or None when it is one."""
-        if error["name"] not in CLEAN_ERRORS and error["name"] != "clean":
+        if error["name"] not in CLEAN_ERRORS:
             return f"{error['name']}: {error['message'][:300]}"
         message = error["message"]
         if not message.strip():

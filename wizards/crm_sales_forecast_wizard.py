@@ -142,6 +142,22 @@ class CrmSalesForecastWizard(models.TransientModel):
                     )
                 )
 
+    @api.constrains("company_id")
+    def _check_company_allowed(self):
+        """The forecast is of a company of the user: another company's name and currency
+        are not for them (its opportunities are hidden by the record rules anyway)."""
+        if self.env.su:
+            return
+        for wizard in self:
+            if wizard.company_id not in self.env.user.company_ids:
+                raise ValidationError(
+                    self.env._(
+                        "You cannot make a sales forecast of company %(company)s: you have no "
+                        "access to it.",
+                        company=wizard.company_id.sudo().name,
+                    )
+                )
+
     @api.model_create_multi
     def create(self, vals_list):
         check_field_values(self, vals_list)
