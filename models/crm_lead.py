@@ -498,9 +498,12 @@ class CrmLead(models.Model):
 
     def action_set_lost(self, **additional_values):
         """Stays left by losing end as "lost" (archiving alone would say "archived")."""
-        return super(
+        result = super(
             CrmLead, self.with_context(crm_sales_process_history_lost=True)
         ).action_set_lost(**additional_values)
+        # crm answers None, which XML-RPC cannot carry (the client got an error after the
+        # opportunities were lost)
+        return True if result is None else result
 
     def action_view_sales_process_history(self):
         """The opportunity's stays in the steps of its processes, latest first."""

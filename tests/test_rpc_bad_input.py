@@ -209,7 +209,10 @@ class RpcSweepCommon(HttpCase, SalesProcessCommon):
     def _is_clean_error(self, error):
         """Why ``error`` is no clear Odoo error, or None when it is one."""
         if error["name"] not in CLEAN_ERRORS:
-            return f"{error['name']}: {error['message'][:300]}"
+            message = error["message"].strip()
+            if message.startswith("Traceback"):  # XML-RPC: the error is the last line
+                message = message.splitlines()[-1]
+            return f"{error['name']}: {message[:300]}"
         message = error["message"]
         if not message.strip():
             return f"{error['name']} without a message"
@@ -721,4 +724,65 @@ class TestRpcBadInput(RpcSweepCommon):
                             lambda m=model_name, d=domain: self._jsonrpc(m, "search_count", [d]),
                             read_only=True,
                         )
+        self._assert_sweep(result)
+
+    def test_sweep_xmlrpc(self):
+        """The same over XML-RPC with a password, as integrations call: every public method
+        on deleted, other companies' and no records, with bad arguments, and every writable
+        field with wrong types (values XML-RPC can carry: no None, no 64-bit integers)."""
+        result = SweepResult("xmlrpc")
+        records = self._method_records()
+        login = "sweep_manager_a"
+        self.authenticate(login, login)  # the checks read over JSON-RPC
+        arguments = ["abc", "%%", "\\", NAN, INF, 1e308, -1, {"x": 1}, [1, "a"]]
+        for model_name in self._addon_models():
+            Model = self.env[model_name]
+            record, second = records.get(model_name, (Model.browse(), Model.browse()))
+            for name, method in sorted(self._addon_methods(Model).items()):
+                parameters = [
+                    parameter
+                    for parameter in list(inspect.signature(method).parameters.values())[1:]
+                    if parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY)
+                ]
+                is_model = getattr(method, "_api_model", False)
+                prefix = [] if is_model else [record.ids]
+                required = {p.name: False for p in parameters if p.default is p.empty}
+                calls = []
+                if not is_model and name not in ("create", "write"):
+                    for ids in (
+                        [self.gone.get(model_name, 999_999_999)],
+                        [self.other_company.get(model_name, 999_999_999)],
+                        [],
+                        (record | second).ids,
+                    ):
+                        calls.append((f"on ids {ids}", [ids], required))
+                for parameter in parameters:
+                    for value in arguments:
+                        calls.append(
+                            (
+                                f"({parameter.name}={_short(value)})",
+                                prefix,
+                                {**required, parameter.name: value},
+                            )
+                        )
+                for label, args, kwargs in calls:
+                    self._run(
+                        result,
+                        f"xmlrpc {model_name}.{name}{label}",
+                        lambda m=model_name, n=name, a=args, k=kwargs: self._xmlrpc(
+                            login, m, n, a, k
+                        ),
+                    )
+            if not record or Model._abstract:
+                continue
+            for field in self._writable_fields(Model):
+                for value in ("abc", NAN, "%%", [1, "a"]):
+                    self._run(
+                        result,
+                        f"xmlrpc write {model_name}.{field.name}={_short(value)}",
+                        lambda m=model_name, r=record, f=field, v=value: self._xmlrpc(
+                            login, m, "write", [r.ids, {f.name: v}]
+                        ),
+                        self._stored_as_sent(record, field, value),
+                    )
         self._assert_sweep(result)

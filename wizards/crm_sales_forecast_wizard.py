@@ -169,9 +169,12 @@ class CrmSalesForecastWizard(models.TransientModel):
 
     def action_print_pdf(self):
         ensure_one_record(self)
+        self.check_access("read")  # a deleted or another user's wizard: a clear error now
         # config=False: print right away, without Odoo's first-time document layout dialog.
         report = self.env.ref("crm_sales_process.crm_sales_forecast_report_action")
-        return report.report_action(self, config=False)
+        action = report.report_action(self, config=False)
+        # XML-RPC cannot carry None (e.g. "data"): leave unset keys out
+        return {key: value for key, value in action.items() if value is not None}
 
     def action_export_xlsx(self):
         ensure_one_record(self)
