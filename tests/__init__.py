@@ -14,3 +14,4 @@ from . import test_sales_process_analysis
 from . import test_sales_process_analysis_ui
 from . import test_rpc_bad_input
 from . import test_rpc_access
+from . import test_bad_input

@@ -146,10 +146,12 @@ class CrmSalesForecastWizard(models.TransientModel):
     def _check_company_allowed(self):
         """The forecast is of a company of the user: another company's name and currency
         are not for them (its opportunities are hidden by the record rules anyway)."""
-        if self.env.su:
+        # constraints run as superuser: the user is still the one saving
+        user = self.env.user
+        if user._is_superuser():
             return
         for wizard in self:
-            if wizard.company_id not in self.env.user.company_ids:
+            if wizard.company_id not in user.company_ids:
                 raise ValidationError(
                     self.env._(
                         "You cannot make a sales forecast of company %(company)s: you have no "
