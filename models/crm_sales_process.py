@@ -18,10 +18,10 @@ from .tools import (
     NAME_INITIALS,
     check_field_values,
     ensure_one_record,
-    parse_date_argument,
-    parse_ids_argument,
     format_percentage,
     name_initial,
+    parse_date_argument,
+    parse_ids_argument,
     user_initials,
     wildcard_domain,
     xlsx_sheet_name,
@@ -379,9 +379,7 @@ class CrmSalesProcess(models.Model):
 
     def copy_data(self, default=None):
         if default and not isinstance(default, Mapping):
-            raise UserError(
-                self.env._("The values of the copy must map field names to values.")
-            )
+            raise UserError(self.env._("The values of the copy must map field names to values."))
         check_field_values(self, default or {})
         vals_list = super().copy_data(default=default)
         for process, vals in zip(self, vals_list, strict=True):

@@ -152,8 +152,14 @@ class CrmSalesProcessAnalysis(models.AbstractModel):
                     date_to=format_date(self.env, normalized["date_to"]),
                 )
             )
+        labels = {
+            "process_ids": self.env._("Sales Processes"),
+            "team_ids": self.env._("Sales Teams"),
+            "department_ids": self.env._("Departments"),
+            "user_ids": self.env._("Salespeople"),
+        }
         for key in FILTER_MODELS:
-            normalized[key] = parse_ids_argument(self.env, filters.get(key), key) or []
+            normalized[key] = parse_ids_argument(self.env, filters.get(key), labels[key]) or []
         return normalized
 
     @api.model

@@ -125,8 +125,7 @@ def check_field_values(records, vals_list, module=None):
             if field.required and isinstance(value, str) and not value.strip():
                 raise ValidationError(
                     env._(
-                        "%(field)s (%(model)s) is required: it cannot be empty. Nothing was "
-                        "saved.",
+                        "%(field)s (%(model)s) is required: it cannot be empty. Nothing was saved.",
                         field=field._description_string(env),
                         model=records._description,
                     )
@@ -176,7 +175,7 @@ def check_record_ids(env, model_name, value, label, many=False):
     if value is None or value is False:
         return Model
     values = value if many and isinstance(value, (list, tuple)) else [value]
-    if not all(_is_record_id(item) for item in values) or (many and not isinstance(value, (list, tuple, int))):
+    if not all(_is_record_id(item) for item in values):
         raise UserError(
             env._(
                 "%(argument)s must be given as %(expected)s of %(model)s, not %(value)s.",
@@ -206,13 +205,8 @@ def parse_date_argument(env, value):
     else is refused with a clear error."""
     if not value:
         return None
-    if isinstance(value, date):
+    if _is_temporal_value("date", value):
         return fields.Date.to_date(value)
-    if isinstance(value, str):
-        try:
-            return fields.Date.to_date(value)
-        except ValueError:
-            pass
     raise UserError(
         env._("“%(value)s” is not a valid date (YYYY-MM-DD).", value=_short_repr(value))
     )
@@ -269,15 +263,7 @@ def _check_field_value(env, field, value):
     if kind == "selection":
         return () if isinstance(value, str) and value in field.get_values(env) else None
     if kind in ("date", "datetime"):
-        if isinstance(value, date):
-            return ()
-        if not isinstance(value, str):
-            return None
-        try:
-            (fields.Date.to_date if kind == "date" else fields.Datetime.to_datetime)(value)
-        except ValueError:
-            return None
-        return ()
+        return () if _is_temporal_value(kind, value) else None
     if kind == "binary":
         return () if isinstance(value, (str, bytes)) else None
     if kind == "many2one":
@@ -287,6 +273,19 @@ def _check_field_value(env, field, value):
     if kind in ("one2many", "many2many"):
         return _check_commands(value)
     return ()
+
+
+def _is_temporal_value(kind, value):
+    """Whether ``value`` is a date ("date") or datetime ("datetime") or its text."""
+    if isinstance(value, date):
+        return True
+    if not isinstance(value, str):
+        return False
+    try:
+        (fields.Date.to_date if kind == "date" else fields.Datetime.to_datetime)(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _float_limit(env, field):
@@ -345,7 +344,9 @@ def _invalid_value_message(env, records, field, value):
         if limit is None:
             expected = _("a number")
         else:
-            expected = _("a number greater than %(min)s and less than %(max)s", min=-limit, max=limit)
+            expected = _(
+                "a number greater than %(min)s and less than %(max)s", min=-limit, max=limit
+            )
     elif kind in ("char", "text", "html"):
         expected = _("a text (without NUL characters)")
     elif kind == "boolean":
@@ -360,7 +361,9 @@ def _invalid_value_message(env, records, field, value):
     elif kind == "datetime":
         expected = _("a date and time (YYYY-MM-DD HH:MM:SS)")
     elif kind == "many2one":
-        expected = _("the id of a record of %(comodel)s", comodel=env[field.comodel_name]._description)
+        expected = _(
+            "the id of a record of %(comodel)s", comodel=env[field.comodel_name]._description
+        )
     elif kind in ("one2many", "many2many"):
         expected = _(
             "a list of commands on records of %(comodel)s",

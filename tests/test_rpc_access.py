@@ -259,7 +259,9 @@ class TestRpcAccess(RpcSweepCommon):
         # a process of their own company cannot be moved into company B or take B's stages
         self._assert_refused(
             lambda: self._jsonrpc(
-                "crm.sales.process", "write", [self.process_a.ids, {"company_id": self.company_b.id}]
+                "crm.sales.process",
+                "write",
+                [self.process_a.ids, {"company_id": self.company_b.id}],
             ),
             "move a process to company B",
             errors=("odoo.exceptions.AccessError", "odoo.exceptions.ValidationError"),
@@ -282,7 +284,10 @@ class TestRpcAccess(RpcSweepCommon):
         status, _content = self._get(f"/crm_sales_process/export/xlsx?ids={self.process_b.id}")
         self.assertEqual(status, 403)
         # the forecast wizard takes no team or company of company B
-        for vals in ({"team_ids": [Command.set(self.team_b.ids)]}, {"company_id": self.company_b.id}):
+        for vals in (
+            {"team_ids": [Command.set(self.team_b.ids)]},
+            {"company_id": self.company_b.id},
+        ):
             self._assert_refused(
                 lambda v=vals: self._jsonrpc("crm.sales.forecast.wizard", "create", [v]),
                 f"forecast with {vals}",

@@ -21,10 +21,10 @@ import math
 import xmlrpc.client
 from contextlib import closing
 
-from odoo import fields, models
+from odoo import models
 from odoo.fields import Command
 from odoo.service.model import get_public_method
-from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests import HttpCase, tagged
 from odoo.tools import mute_logger
 
 from .common import SalesProcessCommon
@@ -131,9 +131,7 @@ class RpcSweepCommon(HttpCase, SalesProcessCommon):
         History = cls.env["crm.sales.process.history"]
         cls.history_a = History.search([("lead_id", "=", cls.lead_a.id)], limit=1)
         cls.history_b = History.search([("lead_id", "=", cls.lead_b.id)], limit=1)
-        cls.mail_activity_a = cls.lead_a.activity_ids.filtered("sales_process_step_activity_id")[
-            :1
-        ]
+        cls.mail_activity_a = cls.lead_a.activity_ids.filtered("sales_process_step_activity_id")[:1]
         # Records that existed once: their ids are what a stale client sends
         gone_process = cls._create_process("Sweep Gone", [(cls.stage_lead, 0)])
         gone_lead = cls._create_lead(cls.process_a)
@@ -243,7 +241,7 @@ class RpcSweepCommon(HttpCase, SalesProcessCommon):
         digests = {}
         for table in self._addon_tables():
             self.env.cr.execute(
-                f'SELECT md5(COALESCE(string_agg(t::text, \'|\' ORDER BY t::text), \'\')) '  # noqa: S608
+                f"SELECT md5(COALESCE(string_agg(t::text, '|' ORDER BY t::text), '')) "  # noqa: S608
                 f'FROM "{table}" t'
             )
             digests[table] = self.env.cr.fetchone()[0]
@@ -656,8 +654,8 @@ class TestRpcBadInput(RpcSweepCommon):
                             self._run(
                                 result,
                                 f"{model_name}.{name}(**{kwargs})",
-                                lambda m=model_name, n=name, k=kwargs: self._jsonrpc(
-                                    m, n, prefix, k
+                                lambda m=model_name, n=name, k=kwargs, a=prefix: self._jsonrpc(
+                                    m, n, a, k
                                 ),
                             )
                         continue
@@ -667,9 +665,12 @@ class TestRpcBadInput(RpcSweepCommon):
                         self._run(
                             result,
                             f"{model_name}.{name}({parameter.name}={_short(value)})",
-                            lambda m=model_name, n=name, p=parameter.name, v=value, r=required: (
-                                self._jsonrpc(m, n, prefix, {**r, p: v})
-                            ),
+                            lambda m=model_name,
+                            n=name,
+                            p=parameter.name,
+                            v=value,
+                            r=required,
+                            a=prefix: self._jsonrpc(m, n, a, {**r, p: v}),
                         )
         _logger.info("bad input sweep: %s public methods of the addon swept", swept)
         self.assertGreater(swept, 10)
