@@ -519,8 +519,9 @@ class CrmLead(models.Model):
         ensure_one_record(self)
         if self.sales_process_step_id:
             self._sync_sales_process_probability()
-            return None
-        return super().action_set_automated_probability()
+            return True
+        result = super().action_set_automated_probability()
+        return True if result is None else result  # XML-RPC cannot carry None
 
     def convert_opportunity(self, partner, user_ids=False, team_id=False):
         """Leads keep their process when converted; those without get one by the rules.

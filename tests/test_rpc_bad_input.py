@@ -755,8 +755,10 @@ class TestRpcBadInput(RpcSweepCommon):
                         [self.other_company.get(model_name, 999_999_999)],
                         [],
                         (record | second).ids,
+                        # a valid record: what the method answers must travel (no None)
+                        record.ids,
                     ):
-                        calls.append((f"on ids {ids}", [ids], required))
+                        calls.append((f" on ids {ids}", [ids], required))
                 for parameter in parameters:
                     for value in arguments:
                         calls.append(
