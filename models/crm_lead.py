@@ -526,16 +526,23 @@ class CrmLead(models.Model):
     def convert_opportunity(self, partner, user_ids=False, team_id=False):
         """Leads keep their process when converted; those without get one by the rules.
 
-        Callable over RPC: the customer, salespeople and team may come as ids.
+        Callable over RPC: the customer, salespeople and team may come as ids. Their types
+        are checked, not their existence: lead assignment converts lead by lead, a query
+        each would slow it down (a deleted id is refused by the foreign key).
         """
         _ = self.env._
-        partner = check_record_ids(self.env, "res.partner", partner, _("The customer"))
+        env = self.env
+        partner = check_record_ids(
+            env, "res.partner", partner, _("The customer"), check_exists=False
+        )
         if user_ids:
             user_ids = check_record_ids(
-                self.env, "res.users", user_ids, _("The salespeople"), many=True
+                env, "res.users", user_ids, _("The salespeople"), many=True, check_exists=False
             ).ids
         if team_id:
-            team_id = check_record_ids(self.env, "crm.team", team_id, _("The sales team")).id
+            team_id = check_record_ids(
+                env, "crm.team", team_id, _("The sales team"), check_exists=False
+            ).id
         without_process = self.filtered(lambda lead: not lead.sales_process_id)
         result = super().convert_opportunity(partner, user_ids=user_ids, team_id=team_id)
         converted = without_process.filtered(lambda lead: lead.type == "opportunity")

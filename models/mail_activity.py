@@ -18,11 +18,14 @@ class MailActivity(models.Model):
         readonly=True,
     )
 
+    # Types only: key activities are scheduled in bulk with ids just read, and an existence
+    # query per batch would cost every move into a step (a deleted id is refused by the
+    # foreign key)
     @api.model_create_multi
     def create(self, vals_list):
-        check_field_values(self, vals_list, module=MODULE)
+        check_field_values(self, vals_list, module=MODULE, check_exists=False)
         return super().create(vals_list)
 
     def write(self, vals):
-        check_field_values(self, vals, module=MODULE)
+        check_field_values(self, vals, module=MODULE, check_exists=False)
         return super().write(vals)

@@ -84,7 +84,7 @@ def xlsx_sheet_name(name):
 # ------------------------------------------------------------
 
 
-def check_field_values(records, vals_list, module=None):
+def check_field_values(records, vals_list, module=None, check_exists=True):
     """Refuse values of the wrong type or beyond the database's range, before writing.
 
     The ORM converts values as it writes them: a text in an integer field is a Python error,
@@ -92,7 +92,8 @@ def check_field_values(records, vals_list, module=None):
     key whose message speaks of deleting. Here each such value gets a clear translated
     ValidationError and nothing is written. Only the fields of ``records``' model defined by
     ``module`` are checked when it is given (a model the addon extends); all fields
-    otherwise. Linked records must exist: one query per model whatever the number of values.
+    otherwise. Linked records must exist (``check_exists``): one query per model whatever
+    the number of values.
     """
     env = records.env
     linked = {}  # comodel name -> {id: field}
@@ -132,7 +133,7 @@ def check_field_values(records, vals_list, module=None):
                 )
             for record_id in ids:
                 linked.setdefault(field.comodel_name, {})[record_id] = field
-    for comodel, ids in linked.items():
+    for comodel, ids in linked.items() if check_exists else ():
         Comodel = env[comodel].sudo().with_context(active_test=False)
         missing = set(ids) - set(Comodel.browse(ids).exists().ids)
         if missing:
@@ -165,10 +166,10 @@ def ensure_one_record(records):
     return records
 
 
-def check_record_ids(env, model_name, value, label, many=False):
+def check_record_ids(env, model_name, value, label, many=False, check_exists=True):
     """Records of ``model_name`` a client gave as an argument: an id (a list of ids when
-    ``many``), a recordset or nothing. Anything else, or a record that does not exist, is
-    refused with a clear error naming the argument (``label``)."""
+    ``many``), a recordset or nothing. Anything else, or (``check_exists``) a record that
+    does not exist, is refused with a clear error naming the argument (``label``)."""
     Model = env[model_name]
     if isinstance(value, models.BaseModel):
         return value
@@ -186,6 +187,8 @@ def check_record_ids(env, model_name, value, label, many=False):
             )
         )
     records = Model.browse(values)
+    if not check_exists:
+        return records
     missing = records - records.sudo().with_context(active_test=False).exists()
     if missing:
         raise UserError(

@@ -147,11 +147,9 @@ class TestBadInput(SalesProcessCommon):
             (lead.type, lead.partner_id, lead.user_id, lead.team_id),
             ("opportunity", partner, self.salesman, self.team),
         )
-        partner_id = partner.id
-        partner.unlink()
         other = self.env["crm.lead"].create({"name": "Not converted", "type": "lead"})
-        with self.assertRaisesRegex(UserError, "The customer refers to a record that does not"):
-            other.convert_opportunity(partner_id)
+        with self.assertRaisesRegex(UserError, "The customer must be given as an id"):
+            other.convert_opportunity("abc")
         with self.assertRaisesRegex(UserError, "The salespeople must be given as ids"):
             other.convert_opportunity(False, user_ids="abc")
         self.assertEqual(other.type, "lead")
