@@ -12,7 +12,13 @@ from odoo.fields import Domain
 from odoo.orm.domains import DomainAnd, DomainCondition
 from odoo.tools import SQL, float_compare, format_date
 
-from .tools import format_percentage
+from .tools import (
+    MODULE,
+    check_field_values,
+    check_record_ids,
+    ensure_one_record,
+    format_percentage,
+)
 
 # Fields whose change can break "probability = step percentage": checked after a write.
 PROBABILITY_SYNC_FIELDS = {"probability", "automated_probability", "active"}
@@ -391,6 +397,7 @@ class CrmLead(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        check_field_values(self, vals_list, module=MODULE)
         vals_list = self._prepare_sales_process_create_vals(vals_list)
         leads = super().create(vals_list)
         process_leads = leads.filtered("sales_process_id")
@@ -422,6 +429,7 @@ class CrmLead(models.Model):
         return leads
 
     def write(self, vals):
+        check_field_values(self, vals, module=MODULE)
         vals = self._sales_process_step_to_stage(vals)
         self._check_sales_process_move(vals)
         entry_keys = self._get_sales_process_entry_keys(vals)
@@ -508,14 +516,17 @@ class CrmLead(models.Model):
 
     def action_set_lost(self, **additional_values):
         """Stays left by losing end as "lost" (archiving alone would say "archived")."""
-        return super(
+        result = super(
             CrmLead, self.with_context(crm_sales_process_history_lost=True)
         ).action_set_lost(**additional_values)
+        # crm answers None, which XML-RPC cannot carry (the client got an error after the
+        # opportunities were lost)
+        return True if result is None else result
 
     @api.readonly
     def action_view_sales_process_history(self):
         """The opportunity's stays in the steps of its processes, latest first."""
-        self.ensure_one()
+        ensure_one_record(self)
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "crm_sales_process.crm_sales_process_history_action"
         )
@@ -524,14 +535,33 @@ class CrmLead(models.Model):
 
     def action_set_automated_probability(self):
         """For a lead following a process the "automated" probability is its step's."""
+        ensure_one_record(self)
         if self.sales_process_step_id:
-            self.ensure_one()
             self._sync_sales_process_probability()
-            return None
-        return super().action_set_automated_probability()
+            return True
+        result = super().action_set_automated_probability()
+        return True if result is None else result  # XML-RPC cannot carry None
 
     def convert_opportunity(self, partner, user_ids=False, team_id=False):
-        """Leads keep their process when converted; those without get one by the rules."""
+        """Leads keep their process when converted; those without get one by the rules.
+
+        Callable over RPC: the customer, salespeople and team may come as ids. Their types
+        are checked, not their existence: lead assignment converts lead by lead, a query
+        each would slow it down (a deleted id is refused by the foreign key).
+        """
+        _ = self.env._
+        env = self.env
+        partner = check_record_ids(
+            env, "res.partner", partner, _("The customer"), check_exists=False
+        )
+        if user_ids:
+            user_ids = check_record_ids(
+                env, "res.users", user_ids, _("The salespeople"), many=True, check_exists=False
+            ).ids
+        if team_id:
+            team_id = check_record_ids(
+                env, "crm.team", team_id, _("The sales team"), check_exists=False
+            ).id
         without_process = self.filtered(lambda lead: not lead.sales_process_id)
         result = super().convert_opportunity(partner, user_ids=user_ids, team_id=team_id)
         converted = without_process.filtered(lambda lead: lead.type == "opportunity")

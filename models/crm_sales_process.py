@@ -1,7 +1,9 @@
 # Copyright 2026 crm_sales_process authors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import io
-from datetime import datetime, time, timedelta
+import math
+from collections.abc import Mapping
+from datetime import date, datetime, time, timedelta
 
 import xlsxwriter
 from dateutil.relativedelta import relativedelta
@@ -14,8 +16,12 @@ from odoo.tools import SQL, float_compare, ormcache
 
 from .tools import (
     NAME_INITIALS,
+    check_field_values,
+    ensure_one_record,
     format_percentage,
     name_initial,
+    parse_date_argument,
+    parse_ids_argument,
     user_initials,
     wildcard_domain,
     xlsx_sheet_name,
@@ -307,11 +313,13 @@ class CrmSalesProcess(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        check_field_values(self, vals_list)
         processes = super().create(vals_list)
         self._clear_default_process_rules()
         return processes
 
     def write(self, vals):
+        check_field_values(self, vals)
         result = super().write(vals)
         if {*RULE_FIELDS, "step_ids"} & vals.keys():
             self._clear_default_process_rules()
@@ -370,6 +378,9 @@ class CrmSalesProcess(models.Model):
             )
 
     def copy_data(self, default=None):
+        if default and not isinstance(default, Mapping):
+            raise UserError(self.env._("The values of the copy must map field names to values."))
+        check_field_values(self, default or {})
         vals_list = super().copy_data(default=default)
         for process, vals in zip(self, vals_list, strict=True):
             if "name" not in (default or {}):
@@ -381,7 +392,7 @@ class CrmSalesProcess(models.Model):
 
     @api.readonly
     def action_view_opportunities(self):
-        self.ensure_one()
+        ensure_one_record(self)
         action = self.env["ir.actions.act_window"]._for_xml_id("crm.crm_lead_opportunities")
         action["domain"] = [("sales_process_id", "=", self.id)]
         action["context"] = {"default_sales_process_id": self.id, "active_test": True}
@@ -389,7 +400,7 @@ class CrmSalesProcess(models.Model):
 
     def action_apply_observed_probabilities(self):
         """Confirmation dialog: each step's percentage → its observed one (managers)."""
-        self.ensure_one()
+        ensure_one_record(self)
         self.check_access("write")
         self._check_calibration_sample()
         wizard = self.env["crm.sales.process.calibration.wizard"].create({"process_id": self.id})
@@ -431,7 +442,12 @@ class CrmSalesProcess(models.Model):
         )
 
     def _parse_count_value(self, value):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+            or value != int(value)
+        ):
             raise UserError(self._get_count_search_error())
         return int(value)
 
@@ -570,6 +586,10 @@ class CrmSalesProcess(models.Model):
         if not self:
             return []
         period = self._get_kpi_period(date_from, date_to)
+        _ = self.env._
+        team_ids = parse_ids_argument(self.env, team_ids, _("Sales Teams"))
+        user_ids = parse_ids_argument(self.env, user_ids, _("Salespeople"))
+        department_ids = parse_ids_argument(self.env, department_ids, _("Departments"))
         query = self._get_kpi_lead_query(team_ids, user_ids, department_ids)
         if query.is_empty():
             lead_figures, step_figures = {}, {}
@@ -592,10 +612,12 @@ class CrmSalesProcess(models.Model):
     def _get_kpi_period(self, date_from, date_to):
         """(start, end) datetimes in UTC of the period, end excluded; None when open."""
         start = end = None
+        date_from = parse_date_argument(self.env, date_from)
+        date_to = parse_date_argument(self.env, date_to)
         if date_from:
-            start = datetime.combine(fields.Date.to_date(date_from), time.min)
-        if date_to:
-            end = datetime.combine(fields.Date.to_date(date_to), time.min) + timedelta(days=1)
+            start = datetime.combine(date_from, time.min)
+        if date_to and date_to < date.max:  # the last day there is: open-ended
+            end = datetime.combine(date_to, time.min) + timedelta(days=1)
         return start, end
 
     @api.model

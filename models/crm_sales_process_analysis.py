@@ -21,7 +21,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL, format_date, formatLang
 
-from .tools import xlsx_sheet_name
+from .tools import parse_date_argument, parse_ids_argument, xlsx_sheet_name
 
 # KPI keys of get_kpis copied into the analysis, in the order the screens show them.
 KPI_KEYS = (
@@ -133,16 +133,13 @@ class CrmSalesProcessAnalysis(models.AbstractModel):
     @api.model
     def _normalize_filters(self, filters):
         """Filters as the helpers expect them; a clear error for a reversed period."""
+        if filters and not isinstance(filters, dict):
+            raise UserError(self.env._("The analysis filters must be a dictionary of filters."))
         filters = dict(filters or {})
         normalized = {}
         for key in ("date_from", "date_to"):
-            value = filters.get(key)
-            try:
-                normalized[key] = fields.Date.to_string(fields.Date.to_date(value)) or False
-            except ValueError as error:
-                raise UserError(
-                    self.env._("“%(value)s” is not a valid date.", value=value)
-                ) from error
+            value = parse_date_argument(self.env, filters.get(key))
+            normalized[key] = fields.Date.to_string(value) if value else False
         if (
             normalized["date_from"]
             and normalized["date_to"]
@@ -156,16 +153,14 @@ class CrmSalesProcessAnalysis(models.AbstractModel):
                     date_to=format_date(self.env, normalized["date_to"]),
                 )
             )
+        labels = {
+            "process_ids": self.env._("Sales Processes"),
+            "team_ids": self.env._("Sales Teams"),
+            "department_ids": self.env._("Departments"),
+            "user_ids": self.env._("Salespeople"),
+        }
         for key in FILTER_MODELS:
-            value = filters.get(key) or []
-            if isinstance(value, int):
-                value = [value]
-            try:
-                normalized[key] = [int(record_id) for record_id in value]
-            except (TypeError, ValueError) as error:
-                raise UserError(
-                    self.env._("The analysis filters hold an invalid record reference.")
-                ) from error
+            normalized[key] = parse_ids_argument(self.env, filters.get(key), labels[key]) or []
         return normalized
 
     @api.model
@@ -281,6 +276,8 @@ class CrmSalesProcessAnalysis(models.AbstractModel):
     # Spreadsheet
     # ------------------------------------------------------------------
 
+    # Bytes: no RPC answer; the download route (controllers/analysis.py) serves them
+    @api.private
     @api.model
     @api.readonly
     def get_xlsx(self, filters=None):

@@ -10,7 +10,7 @@ from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 from odoo.tools import SQL
 from odoo.tools.misc import get_lang
 
-from .tools import format_percentage, user_initials
+from .tools import MAX_DAYS, check_field_values, format_percentage, user_initials
 
 _logger = logging.getLogger(__name__)
 
@@ -213,14 +213,15 @@ class CrmSalesProcessStep(models.Model):
     @api.constrains("stall_days")
     def _check_stall_days(self):
         for step in self:
-            if step.stall_days < 0:
+            if not 0 <= step.stall_days <= MAX_DAYS:
                 raise ValidationError(
                     self.env._(
                         "Step “%(step)s” in “%(process)s”: an opportunity is stalled after 0 "
-                        "or more days (0 = never), not %(days)s.",
+                        "to %(max)s days (0 = never), not %(days)s.",
                         step=step.name,
                         process=step.process_id.name,
                         days=step.stall_days,
+                        max=MAX_DAYS,
                     )
                 )
 
@@ -239,6 +240,7 @@ class CrmSalesProcessStep(models.Model):
     def create(self, vals_list):
         # stage_id is NOT NULL in the database; check first so the user gets a clear message
         # instead of the generic "missing required value" of the integrity error.
+        check_field_values(self, vals_list)
         for vals in vals_list:
             if not vals.get("stage_id", self.env.context.get("default_stage_id")):
                 process = self.env["crm.sales.process"].browse(
@@ -251,6 +253,7 @@ class CrmSalesProcessStep(models.Model):
         return steps
 
     def write(self, vals):
+        check_field_values(self, vals)
         if "stage_id" in vals and not vals["stage_id"]:
             raise ValidationError(self._get_missing_stage_message(self.process_id[:1]))
         moved = self.filtered(

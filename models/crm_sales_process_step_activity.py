@@ -5,6 +5,8 @@ from datetime import timedelta
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
+from .tools import MAX_DAYS, check_field_values
+
 
 class CrmSalesProcessStepActivity(models.Model):
     """A key activity of a step: scheduled on every opportunity entering the step."""
@@ -56,15 +58,16 @@ class CrmSalesProcessStepActivity(models.Model):
     @api.constrains("delay_days", "responsible", "user_id")
     def _check_activity(self):
         for activity in self:
-            if activity.delay_days < 0:
+            if not 0 <= activity.delay_days <= MAX_DAYS:
                 raise ValidationError(
                     self.env._(
                         "Key activity “%(activity)s” of step “%(step)s”: the deadline is a "
-                        "number of days after the opportunity entered the step, 0 or more, "
-                        "not %(days)s.",
+                        "number of days after the opportunity entered the step, from 0 to "
+                        "%(max)s, not %(days)s.",
                         activity=activity.summary,
                         step=activity.step_id.name,
                         days=activity.delay_days,
+                        max=MAX_DAYS,
                     )
                 )
             if activity.responsible == "user" and not activity.user_id:
@@ -76,6 +79,15 @@ class CrmSalesProcessStepActivity(models.Model):
                         step=activity.step_id.name,
                     )
                 )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        check_field_values(self, vals_list)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        check_field_values(self, vals)
+        return super().write(vals)
 
     def _get_responsible_user(self, lead):
         """The user the activity is for on ``lead``: its salesperson, its team leader or the

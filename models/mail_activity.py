@@ -1,6 +1,8 @@
 # Copyright 2026 crm_sales_process authors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import fields, models
+from odoo import api, fields, models
+
+from .tools import MODULE, check_field_values
 
 
 class MailActivity(models.Model):
@@ -15,3 +17,15 @@ class MailActivity(models.Model):
         ondelete="set null",
         readonly=True,
     )
+
+    # Types only: key activities are scheduled in bulk with ids just read, and an existence
+    # query per batch would cost every move into a step (a deleted id is refused by the
+    # foreign key)
+    @api.model_create_multi
+    def create(self, vals_list):
+        check_field_values(self, vals_list, module=MODULE, check_exists=False)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        check_field_values(self, vals, module=MODULE, check_exists=False)
+        return super().write(vals)

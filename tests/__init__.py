@@ -13,3 +13,6 @@ from . import test_sales_process_kpis
 from . import test_sales_process_analysis
 from . import test_sales_process_analysis_ui
 from . import test_concurrency
+from . import test_rpc_bad_input
+from . import test_rpc_access
+from . import test_bad_input

@@ -442,14 +442,14 @@ class TestExitCriteria(StepPlaybookCommon):
         self.assertEqual(self.step_meeting._get_required_fields()["partner_id"], "Contact")
 
     def test_bad_configuration(self):
-        """A delay below 0, a given user missing, stall days below 0: clear errors, nothing
-        written."""
+        """A delay or stall days below 0 or above a century, a given user missing: clear
+        errors, nothing written."""
         step = self.step_offer
         before = (step.key_activity_ids.mapped("delay_days"), step.stall_days)
         todo = self.env.ref("mail.mail_activity_data_todo")
         refused = [
             (
-                "0 or more, not -1",
+                "from 0 to 36500, not -1",
                 {
                     "stall_days": 3,
                     "key_activity_ids": [
@@ -472,6 +472,16 @@ class TestExitCriteria(StepPlaybookCommon):
                 },
             ),
             ("not -2", {"stall_days": -2}),
+            # beyond a century the deadline and the stall date overflow Python's dates
+            ("0 to 36500 days (0 = never), not 2147483647", {"stall_days": 2**31 - 1}),
+            (
+                "from 0 to 36500, not 36501",
+                {
+                    "key_activity_ids": [
+                        Command.update(step.key_activity_ids[0].id, {"delay_days": 36501})
+                    ]
+                },
+            ),
         ]
         for message, vals in refused:
             # assertRaises (not assertRaisesRegex) rolls the refused write back

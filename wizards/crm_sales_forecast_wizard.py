@@ -28,6 +28,8 @@ from odoo.exceptions import ValidationError
 from odoo.fields import Domain
 from odoo.tools import SQL, format_date
 
+from ..models.tools import check_field_values, ensure_one_record
+
 # Lead fields the summary is grouped by, in report order.
 SUMMARY_GROUPBYS = ("user_id", "department_id", "team_id")
 SUMMARY_AGGREGATES = ["__count", "expected_revenue:sum", "prorated_revenue:sum"]
@@ -140,15 +142,45 @@ class CrmSalesForecastWizard(models.TransientModel):
                     )
                 )
 
+    @api.constrains("company_id")
+    def _check_company_allowed(self):
+        """The forecast is of a company of the user: another company's name and currency
+        are not for them (its opportunities are hidden by the record rules anyway)."""
+        # constraints run as superuser: the user is still the one saving
+        user = self.env.user
+        if user._is_superuser():
+            return
+        for wizard in self:
+            if wizard.company_id not in user.company_ids:
+                raise ValidationError(
+                    self.env._(
+                        "You cannot make a sales forecast of company %(company)s: you have no "
+                        "access to it.",
+                        company=wizard.company_id.sudo().name,
+                    )
+                )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        check_field_values(self, vals_list)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        check_field_values(self, vals)
+        return super().write(vals)
+
     @api.readonly
     def action_print_pdf(self):
-        self.ensure_one()
+        ensure_one_record(self)
+        self.check_access("read")  # a deleted or another user's wizard: a clear error now
         # config=False: print right away, without Odoo's first-time document layout dialog.
         report = self.env.ref("crm_sales_process.crm_sales_forecast_report_action")
-        return report.report_action(self, config=False)
+        action = report.report_action(self, config=False)
+        # XML-RPC cannot carry None (e.g. "data"): leave unset keys out
+        return {key: value for key, value in action.items() if value is not None}
 
     def action_export_xlsx(self):
-        self.ensure_one()
+        ensure_one_record(self)
         self.write(
             {
                 "xlsx_file": base64.b64encode(self._generate_xlsx()),

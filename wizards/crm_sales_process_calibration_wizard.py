@@ -2,6 +2,8 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import Command, api, fields, models
 
+from ..models.tools import check_field_values, ensure_one_record
+
 
 class CrmSalesProcessCalibrationWizard(models.TransientModel):
     """Confirmation before the steps of a process get their observed percentages."""
@@ -41,8 +43,17 @@ class CrmSalesProcessCalibrationWizard(models.TransientModel):
                 )
             ]
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        check_field_values(self, vals_list)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        check_field_values(self, vals)
+        return super().write(vals)
+
     def action_apply(self):
-        self.ensure_one()
+        ensure_one_record(self)
         self.process_id._apply_observed_percentages(
             {line.step_id: line.new_probability for line in self.line_ids}
         )
@@ -61,3 +72,12 @@ class CrmSalesProcessCalibrationWizardLine(models.TransientModel):
     current_probability = fields.Float(string="Current %", digits=(5, 2), readonly=True)
     new_probability = fields.Float(string="New %", digits=(5, 2), readonly=True)
     observed_sample = fields.Integer(string="Closed Opportunities", readonly=True)
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        check_field_values(self, vals_list)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        check_field_values(self, vals)
+        return super().write(vals)
