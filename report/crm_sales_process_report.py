@@ -26,13 +26,16 @@ class ReportCrmSalesProcess(models.AbstractModel):
 
     @api.model
     def _prepare_process_line(self, process, lang=None):
+        # the step's number is its position (as its "number" field computes it, without
+        # computing it for every step of a thousand processes); the name read from the stage
+        # (the step's related name, without filling that field's cache)
         steps = [
             {
-                "number": step.number,
-                "name": step.name,
+                "number": number,
+                "name": step.stage_id.name,
                 "percentage": step._get_probability_label(lang),
             }
-            for step in process._get_ordered_steps()
+            for number, step in enumerate(process._get_ordered_steps(), start=1)
         ]
         return {
             "process": process,
