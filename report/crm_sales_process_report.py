@@ -17,12 +17,22 @@ class ReportCrmSalesProcess(models.AbstractModel):
     def _get_report_values(self, docids, data=None):
         processes = self.env["crm.sales.process"].with_context(active_test=False).browse(docids)
         lang = get_lang(self.env)
+        # the company whose header opens the document, as the company layouts choose it
+        company = processes[:1].company_id.sudo() or self.env.company
         return {
             "doc_ids": processes.ids,
             "doc_model": processes._name,
             "docs": processes,
+            "company": company,
+            "company_address": self._get_company_address(company),
             "lines": [self._prepare_process_line(process, lang) for process in processes],
         }
+
+    @api.model
+    def _get_company_address(self, company):
+        """The company's postal address in lines, without the company's name or empty lines."""
+        address = company.partner_id._display_address(without_company=True)
+        return "\n".join(line.strip() for line in address.splitlines() if line.strip())
 
     @api.model
     def _prepare_process_line(self, process, lang=None):

@@ -52,6 +52,19 @@ class TestSalesProcessReportContent(SalesProcessSampleCommon):
         )
         self.assertEqual([step["percentage"] for step in beta["steps"]], ["12.50 %", "100 %"])
 
+    def test_values_company_header(self):
+        """The company heading the document and its address, in lines without blank ones."""
+        self.env.company.partner_id.write(
+            {"street": "Strandkaien 2", "street2": False, "zip": "5013", "city": "Bergen"}
+        )
+        values = self._report_values(self.processes, self.salesman)
+        self.assertEqual(values["company"], self.env.company)
+        lines = values["company_address"].splitlines()
+        self.assertEqual(lines[0], "Strandkaien 2")
+        self.assertTrue(any("Bergen" in line for line in lines))
+        self.assertTrue(all(line.strip() for line in lines))
+        self.assertNotIn(self.env.company.name, values["company_address"])
+
     def test_values_in_user_language(self):
         """Percentages follow the reader's number format."""
         self.env["res.lang"]._activate_lang("da_DK")
