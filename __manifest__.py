@@ -46,6 +46,14 @@
         "web.assets_backend": [
             "crm_sales_process/static/src/sales_process_analysis/*",
         ],
+        # Print > Sales Processes: the only sheet of its PDF; in the report bundle too for its
+        # HTML preview
+        "crm_sales_process.report_assets_process": [
+            "crm_sales_process/static/src/report/process_report.css",
+        ],
+        "web.report_assets_common": [
+            "crm_sales_process/static/src/report/process_report.css",
+        ],
         "web.assets_tests": [
             "crm_sales_process/static/tests/tours/*.js",
         ],

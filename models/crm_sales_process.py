@@ -38,6 +38,13 @@ RULE_FIELDS = (
     "default_department_ids",
 )
 
+# The KPI statements read every opportunity and stay once: above jit_above_cost PostgreSQL
+# would spend a large part of their run time compiling them (measured: the step statement
+# 0.6 s without, 1.3 s with), to run them once. Sent in the same round trip as each
+# statement (no query more); it lasts until the end of the transaction, where Odoo's short
+# queries lose nothing without JIT.
+KPI_NO_JIT = SQL("SET LOCAL jit = off;")
+
 # Calibration of the step percentages (system parameters; see README)
 CALIBRATION_MONTHS_PARAM = "crm_sales_process.calibration_months"
 CALIBRATION_MIN_SAMPLE_PARAM = "crm_sales_process.calibration_min_sample"
@@ -662,6 +669,7 @@ class CrmSalesProcess(models.Model):
         self.env.cr.execute(
             SQL(
                 """
+                %(no_jit)s
                 SELECT %(lead)s.sales_process_id,
                        %(lead)s.sales_process_step_id,
                        GROUPING(%(lead)s.sales_process_step_id) = 1,
@@ -682,6 +690,7 @@ class CrmSalesProcess(models.Model):
                                       (%(lead)s.sales_process_id,
                                        %(lead)s.sales_process_step_id))
                 """,
+                no_jit=KPI_NO_JIT,
                 lead=lead,
                 is_open=is_open,
                 won=won,
@@ -774,6 +783,7 @@ class CrmSalesProcess(models.Model):
         self.env.cr.execute(
             SQL(
                 """
+                %(no_jit)s
                 WITH step_rank AS (%(step_ranks)s),
                 stays AS (
                     SELECT history.lead_id, history.process_id, step_rank.position,
@@ -827,6 +837,7 @@ class CrmSalesProcess(models.Model):
                 prefilter=(
                     SQL("history.lead_id IN %s", query.subselect()) if prefilter else SQL("TRUE")
                 ),
+                no_jit=KPI_NO_JIT,
                 step_ranks=step_ranks,
                 overlap=overlap,
                 process_ids=list(self.ids),
@@ -851,6 +862,7 @@ class CrmSalesProcess(models.Model):
         self.env.cr.execute(
             SQL(
                 """
+                %(no_jit)s
                 WITH durations AS (
                     SELECT history.step_id, history.duration_days AS days, COUNT(*) AS stays
                       FROM %(from_clause)s
@@ -877,6 +889,7 @@ class CrmSalesProcess(models.Model):
                   FROM running
               GROUP BY running.step_id
                 """,
+                no_jit=KPI_NO_JIT,
                 from_clause=query.from_clause,
                 where_clause=query.where_clause or SQL("TRUE"),
                 lead=lead,

@@ -17,22 +17,35 @@ class ReportCrmSalesProcess(models.AbstractModel):
     def _get_report_values(self, docids, data=None):
         processes = self.env["crm.sales.process"].with_context(active_test=False).browse(docids)
         lang = get_lang(self.env)
+        # the company whose header opens the document, as the company layouts choose it
+        company = processes[:1].company_id.sudo() or self.env.company
         return {
             "doc_ids": processes.ids,
             "doc_model": processes._name,
             "docs": processes,
+            "company": company,
+            "company_address": self._get_company_address(company),
             "lines": [self._prepare_process_line(process, lang) for process in processes],
         }
 
     @api.model
+    def _get_company_address(self, company):
+        """The company's postal address in lines, without the company's name or empty lines."""
+        address = company.partner_id._display_address(without_company=True)
+        return "\n".join(line.strip() for line in address.splitlines() if line.strip())
+
+    @api.model
     def _prepare_process_line(self, process, lang=None):
+        # the step's number is its position (as its "number" field computes it, without
+        # computing it for every step of a thousand processes); the name read from the stage
+        # (the step's related name, without filling that field's cache)
         steps = [
             {
-                "number": step.number,
-                "name": step.name,
+                "number": number,
+                "name": step.stage_id.name,
                 "percentage": step._get_probability_label(lang),
             }
-            for step in process._get_ordered_steps()
+            for number, step in enumerate(process._get_ordered_steps(), start=1)
         ]
         return {
             "process": process,

@@ -52,6 +52,19 @@ class TestSalesProcessReportContent(SalesProcessSampleCommon):
         )
         self.assertEqual([step["percentage"] for step in beta["steps"]], ["12.50 %", "100 %"])
 
+    def test_values_company_header(self):
+        """The company heading the document and its address, in lines without blank ones."""
+        self.env.company.partner_id.write(
+            {"street": "Strandkaien 2", "street2": False, "zip": "5013", "city": "Bergen"}
+        )
+        values = self._report_values(self.processes, self.salesman)
+        self.assertEqual(values["company"], self.env.company)
+        lines = values["company_address"].splitlines()
+        self.assertEqual(lines[0], "Strandkaien 2")
+        self.assertTrue(any("Bergen" in line for line in lines))
+        self.assertTrue(all(line.strip() for line in lines))
+        self.assertNotIn(self.env.company.name, values["company_address"])
+
     def test_values_in_user_language(self):
         """Percentages follow the reader's number format."""
         self.env["res.lang"]._activate_lang("da_DK")
@@ -88,6 +101,7 @@ class TestSalesProcessReportStyled(HttpCase, SalesProcessSampleCommon):
         processes = self.processes
         for index in range(40):
             processes |= self._create_process(f"Process {index:02}", self._standard_steps())
+        self.env.company.partner_id.write({"street": "Strandkaien 2", "city": "Bergen"})
         with self.assertNoLogs("odoo.addons.base.models.ir_actions_report", level="WARNING"):
             pdf, report_format = (
                 self.env["ir.actions.report"]
@@ -106,3 +120,34 @@ class TestSalesProcessReportStyled(HttpCase, SalesProcessSampleCommon):
         text = run_poppler("pdftotext", pdf)
         self.assertIn("Process 39", text)
         self.assertIn("Alpha Solution Sale", text)
+        # The company's header opens the document (name and city), once, not on every page
+        company = self.env.company
+        first_page = run_poppler("pdftotext", pdf, "-f", "1", "-l", "1")
+        self.assertIn(company.name, first_page)
+        self.assertIn("Strandkaien 2", first_page)
+        self.assertIn("Bergen", first_page)
+        self.assertEqual(text.count(company.name), 1)
+
+    def test_pdf_light_page(self):
+        """The PDF's page loads the addon's one style sheet, not the report bundle, and
+        wkhtmltopdf gets no per-page header or footer document to load for every page."""
+        report = self.env["ir.actions.report"]._get_report(REPORT)
+        html = self.env["ir.actions.report"]._render_qweb_html(REPORT, self.processes.ids)[0]
+        bodies, __, header, footer, __ = report._prepare_html(html, report_model=report.model)
+        self.assertEqual(len(bodies), 1)
+        self.assertIn("crm_sales_process.report_assets_process", bodies[0])
+        self.assertNotIn("web.report_assets_common", bodies[0])
+        self.assertIn("Alpha Solution Sale", bodies[0])
+        args = (
+            self.env["ir.actions.report"]
+            .with_context(crm_sales_process_light=True, crm_sales_process_scriptless=True)
+            ._build_wkhtmltopdf_args(report.get_paperformat(), False)
+        )
+        self.assertNotIn("--header-html", args)
+        self.assertEqual(args[args.index("--margin-top") + 1], "12")
+        self.assertEqual(args[args.index("--javascript-delay") + 1], "0")
+        # Other reports keep Odoo's layout
+        self.assertEqual(
+            self.env.ref("crm_sales_process.crm_sales_forecast_report_action")._get_layout(),
+            self.env.ref("web.minimal_layout"),
+        )
