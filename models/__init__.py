@@ -1,3 +1,4 @@
+from . import crm_sales_process_checked_values
 from . import crm_sales_process
 from . import crm_sales_process_step
 from . import crm_sales_process_step_activity

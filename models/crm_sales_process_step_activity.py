@@ -5,13 +5,14 @@ from datetime import timedelta
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
-from .tools import MAX_DAYS, check_field_values
+from .tools import MAX_DAYS
 
 
 class CrmSalesProcessStepActivity(models.Model):
     """A key activity of a step: scheduled on every opportunity entering the step."""
 
     _name = "crm.sales.process.step.activity"
+    _inherit = ["crm.sales.process.checked.values"]
     _description = "Sales Process Step Key Activity"
     _order = "step_id, sequence, id"
     _check_company_auto = True
@@ -79,15 +80,6 @@ class CrmSalesProcessStepActivity(models.Model):
                         step=activity.step_id.name,
                     )
                 )
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        check_field_values(self, vals_list)
-        return super().create(vals_list)
-
-    def write(self, vals):
-        check_field_values(self, vals)
-        return super().write(vals)
 
     def _get_responsible_user(self, lead):
         """The user the activity is for on ``lead``: its salesperson, its team leader or the

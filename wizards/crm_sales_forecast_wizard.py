@@ -28,7 +28,7 @@ from odoo.exceptions import ValidationError
 from odoo.fields import Domain
 from odoo.tools import SQL, format_date
 
-from ..models.tools import check_field_values, ensure_one_record
+from ..models.tools import ensure_one_record
 
 # Lead fields the summary is grouped by, in report order.
 SUMMARY_GROUPBYS = ("user_id", "department_id", "team_id")
@@ -69,6 +69,7 @@ PDF_DETAIL_LIMIT_DEFAULT = 500
 
 class CrmSalesForecastWizard(models.TransientModel):
     _name = "crm.sales.forecast.wizard"
+    _inherit = ["crm.sales.process.checked.values"]
     _description = "Sales Forecast Report"
     _check_company_auto = True
 
@@ -159,15 +160,6 @@ class CrmSalesForecastWizard(models.TransientModel):
                         company=wizard.company_id.sudo().name,
                     )
                 )
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        check_field_values(self, vals_list)
-        return super().create(vals_list)
-
-    def write(self, vals):
-        check_field_values(self, vals)
-        return super().write(vals)
 
     @api.readonly
     def action_print_pdf(self):

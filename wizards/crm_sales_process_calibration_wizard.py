@@ -2,13 +2,14 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import Command, api, fields, models
 
-from ..models.tools import check_field_values, ensure_one_record
+from ..models.tools import ensure_one_record
 
 
 class CrmSalesProcessCalibrationWizard(models.TransientModel):
     """Confirmation before the steps of a process get their observed percentages."""
 
     _name = "crm.sales.process.calibration.wizard"
+    _inherit = ["crm.sales.process.checked.values"]
     _description = "Apply Observed Step Percentages"
 
     process_id = fields.Many2one("crm.sales.process", required=True, ondelete="cascade")
@@ -43,15 +44,6 @@ class CrmSalesProcessCalibrationWizard(models.TransientModel):
                 )
             ]
 
-    @api.model_create_multi
-    def create(self, vals_list):
-        check_field_values(self, vals_list)
-        return super().create(vals_list)
-
-    def write(self, vals):
-        check_field_values(self, vals)
-        return super().write(vals)
-
     def action_apply(self):
         ensure_one_record(self)
         self.process_id._apply_observed_percentages(
@@ -62,6 +54,7 @@ class CrmSalesProcessCalibrationWizard(models.TransientModel):
 
 class CrmSalesProcessCalibrationWizardLine(models.TransientModel):
     _name = "crm.sales.process.calibration.wizard.line"
+    _inherit = ["crm.sales.process.checked.values"]
     _description = "Apply Observed Step Percentages: Step"
     _order = "id"
 
@@ -72,12 +65,3 @@ class CrmSalesProcessCalibrationWizardLine(models.TransientModel):
     current_probability = fields.Float(string="Current %", digits=(5, 2), readonly=True)
     new_probability = fields.Float(string="New %", digits=(5, 2), readonly=True)
     observed_sample = fields.Integer(string="Closed Opportunities", readonly=True)
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        check_field_values(self, vals_list)
-        return super().create(vals_list)
-
-    def write(self, vals):
-        check_field_values(self, vals)
-        return super().write(vals)
