@@ -101,10 +101,10 @@ class CrmLead(models.Model):
     # Stored copies of the step's figures the pipeline cards need: the cards' checklist
     # counter and stalled highlight then read no step.
     sales_process_exit_criteria_count = fields.Integer(
-        string="Step Exit Criteria", related="sales_process_step_id.exit_criteria_count", store=True
+        string="Step Exit Criteria", compute="_compute_sales_process_step_figures", store=True
     )
     sales_process_stall_days = fields.Integer(
-        string="Step Stall Days", related="sales_process_step_id.stall_days", store=True
+        string="Step Stall Days", compute="_compute_sales_process_step_figures", store=True
     )
     is_stalled = fields.Boolean(
         string="Stalled",
@@ -181,6 +181,14 @@ class CrmLead(models.Model):
                 f"{format_percentage(env, step.probability)} %" if step else False
             )
 
+    @api.depends("sales_process_step_id.exit_criteria_count", "sales_process_step_id.stall_days")
+    def _compute_sales_process_step_figures(self):
+        # once per step (a related field reads the step lead by lead): bulk moves and imports
+        # compute thousands at once
+        for step, leads in self.grouped("sales_process_step_id").items():
+            leads.sales_process_exit_criteria_count = step.exit_criteria_count
+            leads.sales_process_stall_days = step.stall_days
+
     @api.depends_context("uid", "company")
     @api.depends("sales_process_id")
     def _compute_is_my_sales_process(self):
@@ -199,8 +207,11 @@ class CrmLead(models.Model):
     @api.depends("user_id", "company_id")
     def _compute_department_id(self):
         departments = self._get_user_departments(self.user_id)
-        for lead in self:
-            lead.department_id = self._pick_department(departments, lead.user_id, lead.company_id)
+        # once per salesperson and company: imports compute thousands at once
+        for (user, company), leads in self.grouped(
+            lambda lead: (lead.user_id, lead.company_id)
+        ).items():
+            leads.department_id = self._pick_department(departments, user, company)
 
     @api.depends("sales_process_step_id", "activity_ids")
     def _compute_sales_process_checklist(self):
@@ -277,10 +288,11 @@ class CrmLead(models.Model):
         Predictive lead scoring computes the others as in stock Odoo. A lost (archived) lead
         keeps its probability, as in stock Odoo, until restored.
         """
-        process_leads = self._split_sales_process_leads(
-            "_compute_probabilities", "sales_process_step_id"
-        )
-        for step, leads in process_leads.grouped("sales_process_step_id").items():
+        groups = self.grouped("sales_process_step_id")
+        no_step = groups.pop(self.env["crm.sales.process.step"], None)
+        if no_step:
+            super(CrmLead, no_step)._compute_probabilities()
+        for step, leads in groups.items():
             leads.automated_probability = step.probability
             leads.filtered("active").probability = step.probability
 
@@ -303,14 +315,19 @@ class CrmLead(models.Model):
         puts new leads whose given stage is no step on the first step, which a constraint
         (checked inside the ORM's create) would not let it do.
         """
-        stages_by_process = {
-            process: process._get_step_stages() for process in self.sales_process_id
-        }
-        for lead in self:
-            process = lead.sales_process_id
-            if not process:
+        # per process and stage, not lead by lead: bulk moves and imports check thousands
+        groups = self.grouped("sales_process_id")
+        groups.pop(self.env["crm.sales.process"], None)
+        for process, leads in groups.items():
+            stages = process._get_step_stages()
+            off_step = [
+                stage_leads[:1]
+                for stage, stage_leads in leads.grouped("stage_id").items()
+                if not stage or stage not in stages
+            ]
+            if not off_step:
                 continue
-            stages = stages_by_process[process]
+            lead = off_step[0]
             if not stages:
                 raise ValidationError(
                     self.env._(
@@ -334,19 +351,23 @@ class CrmLead(models.Model):
     @api.constrains("sales_process_id", "company_id")
     def _check_sales_process_company(self):
         """An opportunity follows a process of its own company."""
-        for lead in self:
-            process = lead.sales_process_id
-            if process and process.company_id != lead.company_id:
-                raise ValidationError(
-                    self.env._(
-                        "“%(lead)s” belongs to %(company)s: it cannot follow sales process "
-                        "“%(process)s” of company %(process_company)s.",
-                        lead=lead.display_name,
-                        company=lead.company_id.display_name or self.env._("no company"),
-                        process=process.display_name,
-                        process_company=process.company_id.display_name,
+        # per company, then lead by lead only where a process of another company is found
+        for company, leads in self.grouped("company_id").items():
+            if not leads.sales_process_id.filtered(lambda process: process.company_id != company):
+                continue
+            for lead in leads:
+                process = lead.sales_process_id
+                if process and process.company_id != lead.company_id:
+                    raise ValidationError(
+                        self.env._(
+                            "“%(lead)s” belongs to %(company)s: it cannot follow sales process "
+                            "“%(process)s” of company %(process_company)s.",
+                            lead=lead.display_name,
+                            company=lead.company_id.display_name or self.env._("no company"),
+                            process=process.display_name,
+                            process_company=process.company_id.display_name,
+                        )
                     )
-                )
 
     def _check_sales_process_probability(self, probability):
         """An active lead on a step has the step's percentage: another value is refused."""
@@ -693,7 +714,7 @@ class CrmLead(models.Model):
         change waiting behind the lock goes on once this transaction commits, and the step's
         write realigns such leads after its own commit (see crm.sales.process.step).
         """
-        steps = self.filtered("sales_process_step_id").sales_process_step_id
+        steps = self.sales_process_step_id
         if not steps or self.env.cr.readonly:
             return
         self.env["crm.sales.process.step"].flush_model(["probability", "process_id"])
@@ -841,7 +862,9 @@ class CrmLead(models.Model):
             )
         else:
             # One statement: the INSERT sees the stays as they were before the UPDATE, hence
-            # the stays it closes (RETURNING) count as closed. "known": whether each lead had
+            # the stays it closes (RETURNING) count as closed. The lead ids are repeated on the
+            # stays: PostgreSQL then reads them through the lead index (a bulk move would
+            # otherwise scan every open stay). "known": whether each lead had
             # stays, and an open one, grouped from its stays (no subquery per lead).
             self.env.cr.execute(
                 SQL(
@@ -870,6 +893,7 @@ class CrmLead(models.Model):
                      LEFT JOIN crm_stage new_stage ON new_stage.id = new_step.stage_id,
                                crm_sales_process_step old_step
                          WHERE stay.lead_id = lead.id
+                           AND stay.lead_id = ANY(%(ids)s)
                            AND old_step.id = stay.step_id
                            AND stay.date_out IS NULL
                            AND (NOT lead.active
@@ -893,6 +917,7 @@ class CrmLead(models.Model):
                     no_jit=no_jit,
                     jit_back=jit_back,
                     leads=leads,
+                    ids=list(self.ids),
                     now=now,
                     lost=lost,
                     insert=insert,
@@ -1031,6 +1056,15 @@ class CrmLead(models.Model):
         be met; a value written together with the move counts. One error lists every refused
         opportunity of the batch.
         """
+        if "stage_id" not in vals:
+            return
+        # nothing to check lead by lead unless a process enforces its step order or has a step
+        # with exit criteria (most have neither)
+        processes = self.sales_process_id
+        if not any(processes.mapped("enforce_step_order")) and not any(
+            processes.step_ids.mapped("exit_criteria_count")
+        ):
+            return
         moves = self._get_sales_process_forward_moves(vals)
         # what may refuse a move depends on the steps it leaves and skips: looked at once per
         # process, step and target, then lead by lead only where a criterion applies
