@@ -289,12 +289,12 @@ class CrmLead(models.Model):
         keeps its probability, as in stock Odoo, until restored.
         """
         groups = self.grouped("sales_process_step_id")
-        no_step = groups.pop(self.env["crm.sales.process.step"], None)
-        if no_step:
-            super(CrmLead, no_step)._compute_probabilities()
+        no_step = groups.pop(self.env["crm.sales.process.step"], self.browse())
+        result = super(CrmLead, no_step)._compute_probabilities() if no_step else None
         for step, leads in groups.items():
             leads.automated_probability = step.probability
             leads.filtered("active").probability = step.probability
+        return result
 
     def _compute_stage_id(self):
         """A lead following a process stays on a step of it; the others as in stock Odoo."""
@@ -353,7 +353,7 @@ class CrmLead(models.Model):
         """An opportunity follows a process of its own company."""
         # per company, then lead by lead only where a process of another company is found
         for company, leads in self.grouped("company_id").items():
-            if not leads.sales_process_id.filtered(lambda process: process.company_id != company):
+            if leads.sales_process_id.company_id <= company:
                 continue
             for lead in leads:
                 process = lead.sales_process_id
