@@ -763,23 +763,35 @@ class CrmLead(models.Model):
 
     def _sync_sales_process_probability(self):
         """Put active leads on a step back to the step's percentage (one write per step)."""
+        groups = self.grouped("sales_process_step_id")
+        groups.pop(self.env["crm.sales.process.step"], None)
+        for step, leads in groups.items():
+            percentage = step.probability
 
-        def off_step(lead):
-            percentage = lead.sales_process_step_id.probability
-            # exactly equal in nearly all cases: float_compare only for the others
-            return (
-                lead.probability != percentage
-                and float_compare(lead.probability, percentage, precision_digits=2)
-            ) or (
-                lead.automated_probability != percentage
-                and float_compare(lead.automated_probability, percentage, precision_digits=2)
-            )
+            def off_step(lead, percentage=percentage):
+                # exactly equal in nearly all cases: float_compare only for the others
+                return lead.active and (
+                    (
+                        lead.probability != percentage
+                        and float_compare(lead.probability, percentage, precision_digits=2)
+                    )
+                    or (
+                        lead.automated_probability != percentage
+                        and float_compare(
+                            lead.automated_probability, percentage, precision_digits=2
+                        )
+                    )
+                )
 
-        on_step = self.filtered(lambda lead: lead.active and lead.sales_process_step_id)
-        for step, leads in on_step.filtered(off_step).grouped("sales_process_step_id").items():
-            leads.write(
-                {"probability": step.probability, "automated_probability": step.probability}
-            )
+            # the values of the whole group compared at once: lead by lead only when one differs
+            values = set(leads.mapped("probability")) | set(leads.mapped("automated_probability"))
+            if values == {percentage}:
+                continue
+            off_step_leads = leads.filtered(off_step)
+            if off_step_leads:
+                off_step_leads.write(
+                    {"probability": percentage, "automated_probability": percentage}
+                )
 
     def _get_sales_process_history_leads(self, vals):
         """Leads whose stays a write of ``vals`` may open or close: those on a process, and
