@@ -745,26 +745,34 @@ class CrmSalesProcess(models.Model):
         lead = SQL.identifier(query.table)
         closed = self._kpi_in_period(SQL("%s.date_closed", lead), period)
         left = self._kpi_in_period(SQL("history.date_out"), period)
-        step_ranks = SQL(
-            """
-            SELECT step.id, step.process_id,
-                   ROW_NUMBER() OVER (PARTITION BY step.process_id
-                                      ORDER BY step.sequence, step.id) - 1 AS position
-              FROM crm_sales_process_step step
-             WHERE step.process_id = ANY(%s)
-            """,
-            list(self.ids),
-        )
-        # one bigint word per 64 steps of the longest process (at least one)
-        longest = max(len(process.step_ids) for process in self)
-        words = range(max(longest - 1, 0) // 64 + 1)
+        # Position of each step in its process, looked up by step id in an array (one
+        # subscript per stay, where a join would cost a hash probe per stay and keep the
+        # planner from reading the stays in the order the window needs)
+        step_ids, step_processes, positions = [], [], []
+        for process in self:
+            for position, step in enumerate(process._get_ordered_steps()):
+                step_ids.append(step.id)
+                step_processes.append(process.id)
+                positions.append(position)
+        offset = min(step_ids, default=1) - 1
+        by_id = [None] * (max(step_ids, default=0) - offset)
+        for step_id, position in zip(step_ids, positions, strict=True):
+            by_id[step_id - offset - 1] = position
+        # The steps of an opportunity as bits: one bigint when every process has at most 64
+        # steps (narrow rows, cheap to group), else an array of one bigint per 64 steps.
+        words = range(max(positions, default=0) // 64 + 1)
 
         def bits(condition):
+            if len(words) == 1:
+                return SQL(
+                    "COALESCE(BIT_OR(1::bigint << stay.position) FILTER (WHERE %s), 0)",
+                    condition,
+                )
             return SQL(
                 "ARRAY[%s]",
                 SQL(", ").join(
                     SQL(
-                        "COALESCE(BIT_OR(1::bigint << (stay.position %% 64)::int) "
+                        "COALESCE(BIT_OR(1::bigint << (stay.position %% 64)) "
                         "FILTER (WHERE stay.position / 64 = %s AND %s), 0)",
                         word,
                         condition,
@@ -774,9 +782,10 @@ class CrmSalesProcess(models.Model):
             )
 
         def has_bit(mask):
+            if len(words) == 1:
+                return SQL("%s & (1::bigint << step_rank.position) <> 0", mask)
             return SQL(
-                "%s[(step_rank.position / 64 + 1)::int]"
-                " & (1::bigint << (step_rank.position %% 64)::int) <> 0",
+                "%s[step_rank.position / 64 + 1] & (1::bigint << (step_rank.position %% 64)) <> 0",
                 mask,
             )
 
@@ -784,18 +793,22 @@ class CrmSalesProcess(models.Model):
             SQL(
                 """
                 %(no_jit)s
-                WITH step_rank AS (%(step_ranks)s),
-                stays AS (
-                    SELECT history.lead_id, history.process_id, step_rank.position,
+                WITH stays AS (
+                    SELECT history.lead_id, history.process_id, stay_step.position,
                            %(overlap)s AS in_period,
-                           MAX(step_rank.position) OVER (
+                           -- highest step of this stay and the later ones: above the
+                           -- stay's own step when the opportunity moved on from it
+                           MAX(stay_step.position) OVER (
                                PARTITION BY history.lead_id, history.process_id
                                ORDER BY history.date_in DESC, history.id DESC
-                               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
-                           ) AS later_position
+                               ROWS UNBOUNDED PRECEDING
+                           ) AS highest_from_here
                       FROM crm_sales_process_history history
-                      JOIN step_rank ON step_rank.id = history.step_id
+                     CROSS JOIN LATERAL (
+                         SELECT (%(by_id)s::int[])[history.step_id - %(offset)s] AS position
+                     ) stay_step
                      WHERE history.process_id = ANY(%(process_ids)s)
+                       AND stay_step.position IS NOT NULL
                        AND %(prefilter)s
                 ), lead_steps AS (
                     SELECT stay.lead_id, stay.process_id,
@@ -819,6 +832,10 @@ class CrmSalesProcess(models.Model):
                       JOIN lead_steps lead_step ON lead_step.lead_id = %(lead)s.id
                      WHERE %(where_clause)s
                   GROUP BY 1, 2, 3, 4, 5, 6, 7
+                ), step_rank AS (
+                    SELECT *
+                      FROM UNNEST(%(step_ids)s::int[], %(step_processes)s::int[],
+                                  %(positions)s::int[]) AS step_rank(id, process_id, position)
                 )
                 SELECT step_rank.id,
                        COALESCE(SUM(sets.leads) FILTER (WHERE %(reached)s), 0)::bigint,
@@ -838,12 +855,16 @@ class CrmSalesProcess(models.Model):
                     SQL("history.lead_id IN %s", query.subselect()) if prefilter else SQL("TRUE")
                 ),
                 no_jit=KPI_NO_JIT,
-                step_ranks=step_ranks,
+                by_id=by_id,
+                offset=offset,
+                step_ids=step_ids,
+                step_processes=step_processes,
+                positions=positions,
                 overlap=overlap,
                 process_ids=list(self.ids),
                 all_bits=bits(SQL("TRUE")),
                 reached_bits=bits(SQL("stay.in_period")),
-                moved_bits=bits(SQL("stay.in_period AND stay.later_position > stay.position")),
+                moved_bits=bits(SQL("stay.in_period AND stay.highest_from_here > stay.position")),
                 lead=lead,
                 closed=closed,
                 from_clause=query.from_clause,
