@@ -660,35 +660,56 @@ class CrmSalesProcess(models.Model):
 
     def _read_kpi_lead_figures(self, query, period):
         """({process id: figures of its opportunities}, {step id: open opportunities}) in one
-        query: one pass over the opportunities, grouped by process and by process and step."""
+        query: one pass over the opportunities grouped by process and step (which PostgreSQL
+        may split between workers), then the few step rows added up per process. Averages
+        are sums divided by counts, as AVG computes them."""
         lead = SQL.identifier(query.table)
         closed = self._kpi_in_period(SQL("%s.date_closed", lead), period)
         created = self._kpi_in_period(SQL("%s.create_date", lead), period)
         is_open = SQL("%s.active AND %s.won_status = 'pending'", lead, lead)
         won = SQL("%s.won_status = 'won' AND %s", lead, closed)
+        cycle = SQL("EXTRACT(EPOCH FROM %s.date_closed - %s.create_date) / 86400.0", lead, lead)
         self.env.cr.execute(
             SQL(
                 """
                 %(no_jit)s
-                SELECT %(lead)s.sales_process_id,
-                       %(lead)s.sales_process_step_id,
-                       GROUPING(%(lead)s.sales_process_step_id) = 1,
-                       COUNT(*) FILTER (WHERE %(is_open)s),
-                       COALESCE(SUM(%(lead)s.expected_revenue) FILTER (WHERE %(is_open)s), 0),
-                       COALESCE(SUM(%(lead)s.prorated_revenue) FILTER (WHERE %(is_open)s), 0),
-                       COUNT(*) FILTER (WHERE %(won)s),
-                       COUNT(*) FILTER (WHERE %(lead)s.won_status = 'lost' AND %(closed)s),
-                       AVG(EXTRACT(EPOCH FROM %(lead)s.date_closed - %(lead)s.create_date)
-                           / 86400.0) FILTER (WHERE %(won)s),
-                       AVG(%(lead)s.expected_revenue) FILTER (WHERE %(won)s),
-                       COUNT(*) FILTER (WHERE %(created)s),
-                       COUNT(*) FILTER (WHERE %(created)s AND %(lead)s.won_status = 'won')
-                  FROM %(from_clause)s
-                 WHERE %(where_clause)s
-                   AND %(lead)s.sales_process_id = ANY(%(process_ids)s)
-              GROUP BY GROUPING SETS ((%(lead)s.sales_process_id),
-                                      (%(lead)s.sales_process_id,
-                                       %(lead)s.sales_process_step_id))
+                WITH by_step AS (
+                    SELECT %(lead)s.sales_process_id AS process_id,
+                           %(lead)s.sales_process_step_id AS step_id,
+                           COUNT(*) FILTER (WHERE %(is_open)s) AS open_count,
+                           SUM(%(lead)s.expected_revenue) FILTER (WHERE %(is_open)s) AS pipeline,
+                           SUM(%(lead)s.prorated_revenue) FILTER (WHERE %(is_open)s) AS weighted,
+                           COUNT(*) FILTER (WHERE %(won)s) AS won_count,
+                           COUNT(*) FILTER (WHERE %(lead)s.won_status = 'lost' AND %(closed)s)
+                               AS lost_count,
+                           SUM(%(cycle)s) FILTER (WHERE %(won)s) AS cycle_sum,
+                           COUNT(%(cycle)s) FILTER (WHERE %(won)s) AS cycle_count,
+                           SUM(%(lead)s.expected_revenue) FILTER (WHERE %(won)s) AS won_sum,
+                           COUNT(%(lead)s.expected_revenue) FILTER (WHERE %(won)s) AS won_amounts,
+                           COUNT(*) FILTER (WHERE %(created)s) AS created_count,
+                           COUNT(*) FILTER (WHERE %(created)s AND %(lead)s.won_status = 'won')
+                               AS created_won_count
+                      FROM %(from_clause)s
+                     WHERE %(where_clause)s
+                       AND %(lead)s.sales_process_id = ANY(%(process_ids)s)
+                  GROUP BY 1, 2
+                )
+                SELECT process_id, step_id, FALSE, open_count,
+                       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+                  FROM by_step
+                 UNION ALL
+                SELECT process_id, NULL, TRUE,
+                       SUM(open_count)::bigint,
+                       COALESCE(SUM(pipeline), 0),
+                       COALESCE(SUM(weighted), 0),
+                       SUM(won_count)::bigint,
+                       SUM(lost_count)::bigint,
+                       SUM(cycle_sum) / NULLIF(SUM(cycle_count), 0),
+                       SUM(won_sum) / NULLIF(SUM(won_amounts), 0),
+                       SUM(created_count)::bigint,
+                       SUM(created_won_count)::bigint
+                  FROM by_step
+              GROUP BY process_id
                 """,
                 no_jit=KPI_NO_JIT,
                 lead=lead,
@@ -696,6 +717,7 @@ class CrmSalesProcess(models.Model):
                 won=won,
                 closed=closed,
                 created=created,
+                cycle=cycle,
                 process_ids=list(self.ids),
                 from_clause=query.from_clause,
                 where_clause=query.where_clause or SQL("TRUE"),
