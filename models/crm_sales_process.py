@@ -44,6 +44,8 @@ RULE_FIELDS = (
 # statement (no query more); it lasts until the end of the transaction, where Odoo's short
 # queries lose nothing without JIT.
 KPI_NO_JIT = SQL("SET LOCAL jit = off;")
+# Steps per bigint word of the KPI bit sets (three sets of 21 bits each)
+WORD_STEPS = 21
 
 # Calibration of the step percentages (system parameters; see README)
 CALIBRATION_MONTHS_PARAM = "crm_sales_process.calibration_months"
@@ -780,36 +782,46 @@ class CrmSalesProcess(models.Model):
         by_id = [None] * (max(step_ids, default=0) - offset)
         for step_id, position in zip(step_ids, positions, strict=True):
             by_id[step_id - offset - 1] = position
-        # The steps of an opportunity as bits: one bigint when every process has at most 64
-        # steps (narrow rows, cheap to group), else an array of one bigint per 64 steps.
-        words = range(max(positions, default=0) // 64 + 1)
+        # The steps of an opportunity as bits, three sets in one bigint word per 21 steps:
+        # bits 0-20 the steps it was ever on, 21-41 those reached in the period, 42-62 those
+        # it moved on from. One aggregate per stay, and one bigint per opportunity when no
+        # process has more than 21 steps (else an array of words).
+        words = range(max(positions, default=0) // WORD_STEPS + 1)
+        single = len(words) == 1
 
-        def bits(condition):
-            if len(words) == 1:
-                return SQL(
-                    "COALESCE(BIT_OR(1::bigint << stay.position) FILTER (WHERE %s), 0)",
-                    condition,
-                )
+        def stay_bits():
+            step_bit = SQL("(stay.position %% %s)", WORD_STEPS)
+            value = SQL(
+                "(1::bigint << %(bit)s)"
+                " | CASE WHEN stay.in_period THEN 1::bigint << (%(bit)s + %(size)s) ELSE 0 END"
+                " | CASE WHEN stay.in_period AND stay.highest_from_here > stay.position"
+                " THEN 1::bigint << (%(bit)s + 2 * %(size)s) ELSE 0 END",
+                bit=step_bit,
+                size=WORD_STEPS,
+            )
+            if single:
+                return SQL("BIT_OR(%s)", value)
             return SQL(
                 "ARRAY[%s]",
                 SQL(", ").join(
                     SQL(
-                        "COALESCE(BIT_OR(1::bigint << (stay.position %% 64)) "
-                        "FILTER (WHERE stay.position / 64 = %s AND %s), 0)",
+                        "COALESCE(BIT_OR(%s) FILTER (WHERE stay.position / %s = %s), 0)",
+                        value,
+                        WORD_STEPS,
                         word,
-                        condition,
                     )
                     for word in words
                 ),
             )
 
-        def has_bit(mask):
-            if len(words) == 1:
-                return SQL("%s & (1::bigint << step_rank.position) <> 0", mask)
-            return SQL(
-                "%s[step_rank.position / 64 + 1] & (1::bigint << (step_rank.position %% 64)) <> 0",
-                mask,
+        def has_bit(kind):
+            """The step's bit in set ``kind`` (0: ever on, 1: reached, 2: moved on)."""
+            bit = SQL(
+                "(1::bigint << (step_rank.position %% %s + %s))", WORD_STEPS, kind * WORD_STEPS
             )
+            if single:
+                return SQL("sets.steps & %s <> 0", bit)
+            return SQL("sets.steps[step_rank.position / %s + 1] & %s <> 0", WORD_STEPS, bit)
 
         self.env.cr.execute(
             SQL(
@@ -834,14 +846,11 @@ class CrmSalesProcess(models.Model):
                        AND %(prefilter)s
                 ), lead_steps AS (
                     SELECT stay.lead_id, stay.process_id,
-                           %(all_bits)s AS all_steps,
-                           %(reached_bits)s AS reached,
-                           %(moved_bits)s AS moved_on
+                           %(stay_bits)s AS steps
                       FROM stays stay
                   GROUP BY stay.lead_id, stay.process_id
                 ), step_sets AS (
-                    SELECT lead_step.process_id, lead_step.all_steps, lead_step.reached,
-                           lead_step.moved_on,
+                    SELECT lead_step.process_id, lead_step.steps,
                            %(lead)s.sales_process_id = lead_step.process_id
                                AND %(lead)s.won_status = 'won' AS won_here,
                            %(lead)s.sales_process_id = lead_step.process_id
@@ -853,7 +862,7 @@ class CrmSalesProcess(models.Model):
                       FROM %(from_clause)s
                       JOIN lead_steps lead_step ON lead_step.lead_id = %(lead)s.id
                      WHERE %(where_clause)s
-                  GROUP BY 1, 2, 3, 4, 5, 6, 7
+                  GROUP BY 1, 2, 3, 4, 5
                 ), step_rank AS (
                     SELECT *
                       FROM UNNEST(%(step_ids)s::int[], %(step_processes)s::int[],
@@ -884,16 +893,14 @@ class CrmSalesProcess(models.Model):
                 positions=positions,
                 overlap=overlap,
                 process_ids=list(self.ids),
-                all_bits=bits(SQL("TRUE")),
-                reached_bits=bits(SQL("stay.in_period")),
-                moved_bits=bits(SQL("stay.in_period AND stay.highest_from_here > stay.position")),
+                stay_bits=stay_bits(),
                 lead=lead,
                 closed=closed,
                 from_clause=query.from_clause,
                 where_clause=query.where_clause or SQL("TRUE"),
-                reached=has_bit(SQL("sets.reached")),
-                moved=has_bit(SQL("sets.moved_on")),
-                any=has_bit(SQL("sets.all_steps")),
+                any=has_bit(0),
+                reached=has_bit(1),
+                moved=has_bit(2),
             )
         )
         keys = ("reached", "moved_on", "closed_count", "closed_won")
