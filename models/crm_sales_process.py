@@ -755,8 +755,9 @@ class CrmSalesProcess(models.Model):
 
         Each opportunity counts once per step: the history is read once in the order of the
         opportunity's stays (latest first, so the highest later step is a running maximum),
-        folded into one row per opportunity and process holding its steps as bits (bigint
-        words of 64 steps), and those rows grouped by their bits before counting per step.
+        folded into one row per opportunity and process holding its steps as bits (see
+        ``WORD_STEPS``), joined to the opportunities only then, and those rows grouped by
+        their bits before counting per step.
         """
         start, end = period
         overlap = [SQL("TRUE")]
