@@ -774,7 +774,7 @@ class CrmSalesProcess(models.Model):
         # subscript per stay, where a join would cost a hash probe per stay and keep the
         # planner from reading the stays in the order the window needs)
         step_ids, step_processes, positions = [], [], []
-        for process in self:
+        for process in self.browse(dict.fromkeys(self.ids)):  # each process once
             for position, step in enumerate(process._get_ordered_steps()):
                 step_ids.append(step.id)
                 step_processes.append(process.id)
