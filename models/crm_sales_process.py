@@ -44,6 +44,8 @@ RULE_FIELDS = (
 # statement (no query more); it lasts until the end of the transaction, where Odoo's short
 # queries lose nothing without JIT.
 KPI_NO_JIT = SQL("SET LOCAL jit = off;")
+# Steps per bigint word of the KPI bit sets (three sets of 21 bits each)
+WORD_STEPS = 21
 
 # Calibration of the step percentages (system parameters; see README)
 CALIBRATION_MONTHS_PARAM = "crm_sales_process.calibration_months"
@@ -660,35 +662,56 @@ class CrmSalesProcess(models.Model):
 
     def _read_kpi_lead_figures(self, query, period):
         """({process id: figures of its opportunities}, {step id: open opportunities}) in one
-        query: one pass over the opportunities, grouped by process and by process and step."""
+        query: one pass over the opportunities grouped by process and step (which PostgreSQL
+        may split between workers), then the few step rows added up per process. Averages
+        are sums divided by counts, as AVG computes them."""
         lead = SQL.identifier(query.table)
         closed = self._kpi_in_period(SQL("%s.date_closed", lead), period)
         created = self._kpi_in_period(SQL("%s.create_date", lead), period)
         is_open = SQL("%s.active AND %s.won_status = 'pending'", lead, lead)
         won = SQL("%s.won_status = 'won' AND %s", lead, closed)
+        cycle = SQL("EXTRACT(EPOCH FROM %s.date_closed - %s.create_date) / 86400.0", lead, lead)
         self.env.cr.execute(
             SQL(
                 """
                 %(no_jit)s
-                SELECT %(lead)s.sales_process_id,
-                       %(lead)s.sales_process_step_id,
-                       GROUPING(%(lead)s.sales_process_step_id) = 1,
-                       COUNT(*) FILTER (WHERE %(is_open)s),
-                       COALESCE(SUM(%(lead)s.expected_revenue) FILTER (WHERE %(is_open)s), 0),
-                       COALESCE(SUM(%(lead)s.prorated_revenue) FILTER (WHERE %(is_open)s), 0),
-                       COUNT(*) FILTER (WHERE %(won)s),
-                       COUNT(*) FILTER (WHERE %(lead)s.won_status = 'lost' AND %(closed)s),
-                       AVG(EXTRACT(EPOCH FROM %(lead)s.date_closed - %(lead)s.create_date)
-                           / 86400.0) FILTER (WHERE %(won)s),
-                       AVG(%(lead)s.expected_revenue) FILTER (WHERE %(won)s),
-                       COUNT(*) FILTER (WHERE %(created)s),
-                       COUNT(*) FILTER (WHERE %(created)s AND %(lead)s.won_status = 'won')
-                  FROM %(from_clause)s
-                 WHERE %(where_clause)s
-                   AND %(lead)s.sales_process_id = ANY(%(process_ids)s)
-              GROUP BY GROUPING SETS ((%(lead)s.sales_process_id),
-                                      (%(lead)s.sales_process_id,
-                                       %(lead)s.sales_process_step_id))
+                WITH by_step AS (
+                    SELECT %(lead)s.sales_process_id AS process_id,
+                           %(lead)s.sales_process_step_id AS step_id,
+                           COUNT(*) FILTER (WHERE %(is_open)s) AS open_count,
+                           SUM(%(lead)s.expected_revenue) FILTER (WHERE %(is_open)s) AS pipeline,
+                           SUM(%(lead)s.prorated_revenue) FILTER (WHERE %(is_open)s) AS weighted,
+                           COUNT(*) FILTER (WHERE %(won)s) AS won_count,
+                           COUNT(*) FILTER (WHERE %(lead)s.won_status = 'lost' AND %(closed)s)
+                               AS lost_count,
+                           SUM(%(cycle)s) FILTER (WHERE %(won)s) AS cycle_sum,
+                           COUNT(%(cycle)s) FILTER (WHERE %(won)s) AS cycle_count,
+                           SUM(%(lead)s.expected_revenue) FILTER (WHERE %(won)s) AS won_sum,
+                           COUNT(%(lead)s.expected_revenue) FILTER (WHERE %(won)s) AS won_amounts,
+                           COUNT(*) FILTER (WHERE %(created)s) AS created_count,
+                           COUNT(*) FILTER (WHERE %(created)s AND %(lead)s.won_status = 'won')
+                               AS created_won_count
+                      FROM %(from_clause)s
+                     WHERE %(where_clause)s
+                       AND %(lead)s.sales_process_id = ANY(%(process_ids)s)
+                  GROUP BY 1, 2
+                )
+                SELECT process_id, step_id, FALSE, open_count,
+                       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+                  FROM by_step
+                 UNION ALL
+                SELECT process_id, NULL, TRUE,
+                       SUM(open_count)::bigint,
+                       COALESCE(SUM(pipeline), 0),
+                       COALESCE(SUM(weighted), 0),
+                       SUM(won_count)::bigint,
+                       SUM(lost_count)::bigint,
+                       SUM(cycle_sum) / NULLIF(SUM(cycle_count), 0),
+                       SUM(won_sum) / NULLIF(SUM(won_amounts), 0),
+                       SUM(created_count)::bigint,
+                       SUM(created_won_count)::bigint
+                  FROM by_step
+              GROUP BY process_id
                 """,
                 no_jit=KPI_NO_JIT,
                 lead=lead,
@@ -696,6 +719,7 @@ class CrmSalesProcess(models.Model):
                 won=won,
                 closed=closed,
                 created=created,
+                cycle=cycle,
                 process_ids=list(self.ids),
                 from_clause=query.from_clause,
                 where_clause=query.where_clause or SQL("TRUE"),
@@ -731,8 +755,9 @@ class CrmSalesProcess(models.Model):
 
         Each opportunity counts once per step: the history is read once in the order of the
         opportunity's stays (latest first, so the highest later step is a running maximum),
-        folded into one row per opportunity and process holding its steps as bits (bigint
-        words of 64 steps), and those rows grouped by their bits before counting per step.
+        folded into one row per opportunity and process holding its steps as bits (see
+        ``WORD_STEPS``), joined to the opportunities only then, and those rows grouped by
+        their bits before counting per step.
         """
         start, end = period
         overlap = [SQL("TRUE")]
@@ -745,68 +770,88 @@ class CrmSalesProcess(models.Model):
         lead = SQL.identifier(query.table)
         closed = self._kpi_in_period(SQL("%s.date_closed", lead), period)
         left = self._kpi_in_period(SQL("history.date_out"), period)
-        step_ranks = SQL(
-            """
-            SELECT step.id, step.process_id,
-                   ROW_NUMBER() OVER (PARTITION BY step.process_id
-                                      ORDER BY step.sequence, step.id) - 1 AS position
-              FROM crm_sales_process_step step
-             WHERE step.process_id = ANY(%s)
-            """,
-            list(self.ids),
-        )
-        # one bigint word per 64 steps of the longest process (at least one)
-        longest = max(len(process.step_ids) for process in self)
-        words = range(max(longest - 1, 0) // 64 + 1)
+        # Position of each step in its process, looked up by step id in an array (one
+        # subscript per stay, where a join would cost a hash probe per stay and keep the
+        # planner from reading the stays in the order the window needs)
+        step_ids, step_processes, positions = [], [], []
+        for process in self.browse(dict.fromkeys(self.ids)):  # each process once
+            for position, step in enumerate(process._get_ordered_steps()):
+                step_ids.append(step.id)
+                step_processes.append(process.id)
+                positions.append(position)
+        offset = min(step_ids, default=1) - 1
+        by_id = [None] * (max(step_ids, default=0) - offset)
+        for step_id, position in zip(step_ids, positions, strict=True):
+            by_id[step_id - offset - 1] = position
+        # The steps of an opportunity as bits, three sets in one bigint word per 21 steps:
+        # bits 0-20 the steps it was ever on, 21-41 those reached in the period, 42-62 those
+        # it moved on from. One aggregate per stay, and one bigint per opportunity when no
+        # process has more than 21 steps (else an array of words).
+        words = range(max(positions, default=0) // WORD_STEPS + 1)
+        single = len(words) == 1
 
-        def bits(condition):
+        def stay_bits():
+            step_bit = SQL("(stay.position %% %s)", WORD_STEPS)
+            value = SQL(
+                "(1::bigint << %(bit)s)"
+                " | CASE WHEN stay.in_period THEN 1::bigint << (%(bit)s + %(size)s) ELSE 0 END"
+                " | CASE WHEN stay.in_period AND stay.highest_from_here > stay.position"
+                " THEN 1::bigint << (%(bit)s + 2 * %(size)s) ELSE 0 END",
+                bit=step_bit,
+                size=WORD_STEPS,
+            )
+            if single:
+                return SQL("BIT_OR(%s)", value)
             return SQL(
                 "ARRAY[%s]",
                 SQL(", ").join(
                     SQL(
-                        "COALESCE(BIT_OR(1::bigint << (stay.position %% 64)::int) "
-                        "FILTER (WHERE stay.position / 64 = %s AND %s), 0)",
+                        "COALESCE(BIT_OR(%s) FILTER (WHERE stay.position / %s = %s), 0)",
+                        value,
+                        WORD_STEPS,
                         word,
-                        condition,
                     )
                     for word in words
                 ),
             )
 
-        def has_bit(mask):
-            return SQL(
-                "%s[(step_rank.position / 64 + 1)::int]"
-                " & (1::bigint << (step_rank.position %% 64)::int) <> 0",
-                mask,
+        def has_bit(kind):
+            """The step's bit in set ``kind`` (0: ever on, 1: reached, 2: moved on)."""
+            bit = SQL(
+                "(1::bigint << (step_rank.position %% %s + %s))", WORD_STEPS, kind * WORD_STEPS
             )
+            if single:
+                return SQL("sets.steps & %s <> 0", bit)
+            return SQL("sets.steps[step_rank.position / %s + 1] & %s <> 0", WORD_STEPS, bit)
 
         self.env.cr.execute(
             SQL(
                 """
                 %(no_jit)s
-                WITH step_rank AS (%(step_ranks)s),
-                stays AS (
-                    SELECT history.lead_id, history.process_id, step_rank.position,
+                WITH stays AS (
+                    SELECT history.lead_id, history.process_id, stay_step.position,
                            %(overlap)s AS in_period,
-                           MAX(step_rank.position) OVER (
+                           -- highest step of this stay and the later ones: above the
+                           -- stay's own step when the opportunity moved on from it
+                           MAX(stay_step.position) OVER (
                                PARTITION BY history.lead_id, history.process_id
                                ORDER BY history.date_in DESC, history.id DESC
-                               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
-                           ) AS later_position
+                               ROWS UNBOUNDED PRECEDING
+                           ) AS highest_from_here
                       FROM crm_sales_process_history history
-                      JOIN step_rank ON step_rank.id = history.step_id
+                     CROSS JOIN LATERAL (
+                         SELECT (%(by_id)s::int[])[history.step_id - %(offset)s] AS position
+                     ) stay_step
                      WHERE history.process_id = ANY(%(process_ids)s)
+                       AND stay_step.position IS NOT NULL
                        AND %(prefilter)s
                 ), lead_steps AS (
                     SELECT stay.lead_id, stay.process_id,
-                           %(all_bits)s AS all_steps,
-                           %(reached_bits)s AS reached,
-                           %(moved_bits)s AS moved_on
+                           %(stay_bits)s AS steps
                       FROM stays stay
                   GROUP BY stay.lead_id, stay.process_id
                 ), step_sets AS (
-                    SELECT lead_step.process_id, lead_step.all_steps, lead_step.reached,
-                           lead_step.moved_on,
+                    SELECT lead_step.process_id, lead_step.steps,
                            %(lead)s.sales_process_id = lead_step.process_id
                                AND %(lead)s.won_status = 'won' AS won_here,
                            %(lead)s.sales_process_id = lead_step.process_id
@@ -818,7 +863,11 @@ class CrmSalesProcess(models.Model):
                       FROM %(from_clause)s
                       JOIN lead_steps lead_step ON lead_step.lead_id = %(lead)s.id
                      WHERE %(where_clause)s
-                  GROUP BY 1, 2, 3, 4, 5, 6, 7
+                  GROUP BY 1, 2, 3, 4, 5
+                ), step_rank AS (
+                    SELECT *
+                      FROM UNNEST(%(step_ids)s::int[], %(step_processes)s::int[],
+                                  %(positions)s::int[]) AS step_rank(id, process_id, position)
                 )
                 SELECT step_rank.id,
                        COALESCE(SUM(sets.leads) FILTER (WHERE %(reached)s), 0)::bigint,
@@ -838,19 +887,21 @@ class CrmSalesProcess(models.Model):
                     SQL("history.lead_id IN %s", query.subselect()) if prefilter else SQL("TRUE")
                 ),
                 no_jit=KPI_NO_JIT,
-                step_ranks=step_ranks,
+                by_id=by_id,
+                offset=offset,
+                step_ids=step_ids,
+                step_processes=step_processes,
+                positions=positions,
                 overlap=overlap,
                 process_ids=list(self.ids),
-                all_bits=bits(SQL("TRUE")),
-                reached_bits=bits(SQL("stay.in_period")),
-                moved_bits=bits(SQL("stay.in_period AND stay.later_position > stay.position")),
+                stay_bits=stay_bits(),
                 lead=lead,
                 closed=closed,
                 from_clause=query.from_clause,
                 where_clause=query.where_clause or SQL("TRUE"),
-                reached=has_bit(SQL("sets.reached")),
-                moved=has_bit(SQL("sets.moved_on")),
-                any=has_bit(SQL("sets.all_steps")),
+                any=has_bit(0),
+                reached=has_bit(1),
+                moved=has_bit(2),
             )
         )
         keys = ("reached", "moved_on", "closed_count", "closed_won")
