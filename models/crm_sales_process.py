@@ -322,19 +322,19 @@ class CrmSalesProcess(models.Model):
     def create(self, vals_list):
         check_field_values(self, vals_list)
         processes = super().create(vals_list)
-        self._clear_default_process_rules()
+        self._check_default_process_companies()
         return processes
 
     def write(self, vals):
         check_field_values(self, vals)
         result = super().write(vals)
         if {*RULE_FIELDS, "step_ids"} & vals.keys():
-            self._clear_default_process_rules()
+            self._check_default_process_companies()
         return result
 
     def unlink(self):
         result = super().unlink()
-        self._clear_default_process_rules()
+        self._check_default_process_companies()
         return result
 
     @api.ondelete(at_uninstall=False)
@@ -1091,68 +1091,68 @@ class CrmSalesProcess(models.Model):
         )[1]
 
     @api.model
-    def _lock_default_processes(self, processes):
-        """Share-lock these default processes until commit; whether the cached rules that gave
-        them are current in this transaction.
+    def _check_default_process_companies(self):
+        """After a change of processes or steps: clear the cached companies having default
+        processes (see _get_default_process_company_ids) if the change altered them.
 
-        Current: each process still active and a default, and no process of their companies
-        changed since the rules were read (the latest change date of each company's processes
-        is kept with its rules). With the lock, a concurrent archiving or change of a default
-        rule makes one of the two transactions fail with a serialization error (retried by
-        Odoo) instead of creating opportunities on a process that is no longer the default.
+        Only then: clearing means clearing every cache of the registry in every worker (Odoo
+        signals it through the database), which costs each worker's next requests dozens of
+        queries. The rules themselves are never cached (see _get_default_process_rules).
         """
-        if not processes:
-            return True
-        self.flush_model()
+        if self._read_default_process_company_ids() != self._get_default_process_company_ids():
+            self.env.registry.clear_cache()
+
+    @api.model
+    @ormcache()
+    def _get_default_process_company_ids(self):
+        """Ids of the companies with at least one default process (active, with steps, a
+        default scope other than "none"); cached: opportunities of other companies get no
+        process by the rules without a query."""
+        return self._read_default_process_company_ids()
+
+    @api.model
+    def _read_default_process_company_ids(self):
+        self.flush_model(["active", "default_scope", "company_id"])
+        self.env["crm.sales.process.step"].flush_model(["process_id"])
         self.env.cr.execute(
             SQL(
                 """
-                SELECT process.id, process.company_id,
-                       (SELECT max(other.write_date) FROM crm_sales_process other
-                         WHERE other.company_id = process.company_id)
+                SELECT DISTINCT process.company_id
                   FROM crm_sales_process process
-                 WHERE process.id = ANY(%s)
-                   AND process.active
+                 WHERE process.active
                    AND process.default_scope != 'none'
-                 ORDER BY process.id
-                   FOR SHARE OF process
-                """,
-                sorted(processes.ids),
+                   AND process.company_id IS NOT NULL
+                   AND EXISTS (SELECT 1 FROM crm_sales_process_step step
+                                WHERE step.process_id = process.id)
+                """
             )
         )
-        rows = self.env.cr.fetchall()
-        if len(rows) != len(processes):
-            return False
-        rules = self._get_default_process_rules({company_id for _id, company_id, _d in rows})
-        return all(
-            rules.get(company_id, {}).get("stamp") == stamp for _id, company_id, stamp in rows
-        )
+        return frozenset(row[0] for row in self.env.cr.fetchall())
 
     @api.model
-    def _clear_default_process_rules(self):
-        self.env.registry.clear_cache()
+    def _get_default_process_rules(self, company_ids, lock=False):
+        """Default-process rules of the companies (read-only result), as of this transaction.
 
-    @api.model
-    def _get_default_process_rules(self, company_ids):
-        """Default-process rules of the companies (read-only result).
+        Read in one query, not cached: a cache of the rules would be stale in other workers
+        until their next request and must be cleared with every cache of the registry at
+        each change of a rule. Companies known to have no default process cost no query.
 
-        Cached: creating or importing opportunities and converting leads cost no query for the
-        rules once warm. Changes of processes and steps clear the cache.
+        ``lock``: share-lock the companies' default processes until commit. Concurrency:
+        under PostgreSQL's repeatable read a process archived or a rule changed by another
+        transaction, after this one's snapshot or still running, then makes this transaction
+        fail with a serialization error (Odoo retries it with fresh data) instead of creating
+        opportunities on a process that is no longer the default; a change waiting behind the
+        lock goes on once this transaction commits.
 
         :returns: ``{company id: {"user": {user id: process id}, "team": {team id: process id},
-            "department": {department id: process id}, "all": process id or False,
-            "stamp": latest change date of the company's processes}}`` for active processes
-            with steps and a default scope other than "none"; companies without any such
-            process are left out.
+            "department": {department id: process id}, "all": process id or False}}`` for
+            active processes with steps and a default scope other than "none"; companies
+            without any such process are left out.
         """
+        company_ids = set(company_ids or ()) & self._get_default_process_company_ids()
         if not company_ids:
             return {}
-        return self._read_default_process_rules(tuple(sorted(company_ids)))
-
-    @api.model
-    @ormcache("company_ids")
-    def _read_default_process_rules(self, company_ids):
-        """_get_default_process_rules in one query, uncached."""
+        lock = lock and not self.env.cr.readonly
         self.flush_model()
         self.env["crm.sales.process.step"].flush_model(["process_id"])
         self.env.cr.execute(
@@ -1165,9 +1165,7 @@ class CrmSalesProcess(models.Model):
                               WHERE rel.process_id = process.id),
                        ARRAY(SELECT rel.department_id
                                FROM crm_sales_process_default_department_rel rel
-                              WHERE rel.process_id = process.id),
-                       (SELECT max(other.write_date) FROM crm_sales_process other
-                         WHERE other.company_id = process.company_id)
+                              WHERE rel.process_id = process.id)
                   FROM crm_sales_process process
                  WHERE process.active
                    AND process.default_scope != 'none'
@@ -1175,16 +1173,17 @@ class CrmSalesProcess(models.Model):
                    AND EXISTS (SELECT 1 FROM crm_sales_process_step step
                                 WHERE step.process_id = process.id)
               ORDER BY process.id
+                %s
                 """,
-                list(company_ids),
+                sorted(company_ids),
+                SQL("FOR SHARE OF process") if lock else SQL(),
             )
         )
         rules = {}
         for row in self.env.cr.fetchall():
-            process_id, company_id, scope, user_ids, team_ids, department_ids, stamp = row
+            process_id, company_id, scope, user_ids, team_ids, department_ids = row
             rule = rules.setdefault(
-                company_id,
-                {"user": {}, "team": {}, "department": {}, "all": False, "stamp": stamp},
+                company_id, {"user": {}, "team": {}, "department": {}, "all": False}
             )
             if scope == "all":
                 rule["all"] = rule["all"] or process_id

@@ -249,7 +249,7 @@ class CrmSalesProcessStep(models.Model):
                 raise ValidationError(self._get_missing_stage_message(process))
         steps = super().create(vals_list)
         # a process with steps can become a default one
-        self.env["crm.sales.process"]._clear_default_process_rules()
+        self.env["crm.sales.process"]._check_default_process_companies()
         return steps
 
     def write(self, vals):
@@ -269,7 +269,7 @@ class CrmSalesProcessStep(models.Model):
         )
         result = super().write(vals)
         if "process_id" in vals:
-            self.env["crm.sales.process"]._clear_default_process_rules()
+            self.env["crm.sales.process"]._check_default_process_companies()
         if "probability" in vals:
             self._update_opportunity_probabilities()
             self._realign_opportunities_after_commit()
@@ -305,7 +305,7 @@ class CrmSalesProcessStep(models.Model):
 
     def unlink(self):
         result = super().unlink()
-        self.env["crm.sales.process"]._clear_default_process_rules()
+        self.env["crm.sales.process"]._check_default_process_companies()
         return result
 
     def _check_no_opportunities(self, message):
