@@ -1,0 +1,79 @@
+# Copyright 2026 crm_sales_process authors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Queries of the single-record operations a salesperson does all day (warm caches).
+
+Each operation starts with an empty record cache, as a new request does; Odoo's caches
+(access rights, record rules, the companies having default processes) are warm. The
+opportunity without a process must cost what stock crm costs; the one following a process
+only a few queries more (rules, steps, share lock, step history).
+"""
+
+from odoo.tests import tagged, warmup
+
+from .common import SalesProcessCommon
+
+
+@tagged("post_install", "-at_install")
+class TestSingleRecordQueries(SalesProcessCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.process = cls._create_process(
+            "Query Sale",
+            [(cls.stage_lead, 10), (cls.stage_offer, 50), (cls.stage_won, 100)],
+            default_scope="user",
+            default_user_ids=[cls.salesman.id],
+        )
+        cls.env["crm.team.member"].create({"crm_team_id": cls.team.id, "user_id": cls.salesman.id})
+
+    def _run(self, counts, vals):
+        """Create, move, lose, restore and win one opportunity as the salesperson, each
+        operation in at most ``counts[operation]`` queries."""
+        env = self.env(user=self.salesman)
+        Lead = env["crm.lead"]
+
+        def step(name, operation):
+            env.invalidate_all()
+            with self.assertQueryCount(counts[name]):
+                result = operation()
+                env.flush_all()
+            return result
+
+        lead = step("create", lambda: Lead.create(vals))
+        target = self.stage_offer if lead.sales_process_id else self.stage_verbal
+        step("move", lambda: lead.write({"stage_id": target.id}))
+        step("lose", lead.action_set_lost)
+        step("restore", lead.with_context(active_test=False).action_restore)
+        step("win", lead.action_set_won)
+        return lead
+
+    def _vals(self, **vals):
+        return {
+            "name": "Query Deal",
+            "type": "opportunity",
+            "user_id": self.salesman.id,
+            "team_id": self.team.id,
+            **vals,
+        }
+
+    @warmup
+    def test_process_lead(self):
+        """Created with the salesperson's default process, then moved, lost, restored, won."""
+        lead = self._run(
+            {"create": 99, "move": 99, "lose": 99, "restore": 99, "win": 99}, self._vals()
+        )
+        self.assertEqual(lead.sales_process_id, self.process)
+        self.assertEqual((lead.stage_id, lead.probability), (self.stage_won, 100))
+        self.assertEqual(
+            lead.sales_process_history_ids.mapped("exit_reason"), [False, "won", "lost", "forward"]
+        )
+
+    @warmup
+    def test_lead_without_process(self):
+        """The same operations on an opportunity without a process: stock crm's queries."""
+        lead = self._run(
+            {"create": 99, "move": 99, "lose": 99, "restore": 99, "win": 99},
+            self._vals(stage_id=self.stage_lead.id, sales_process_id=False),
+        )
+        self.assertFalse(lead.sales_process_id)
+        self.assertEqual(lead.probability, 100)
