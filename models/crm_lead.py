@@ -32,6 +32,8 @@ MOVE_ERROR_LIMIT = 20
 HISTORY_FIELDS = {"stage_id", "sales_process_id", "active"}
 # Context key: write() leaves the step history to its caller (see action_set_lost).
 HISTORY_DEFERRED = "crm_sales_process_history_deferred"
+# Cursor cache key: ids of the steps share-locked in the current transaction.
+LOCKED_STEPS_KEY = "crm_sales_process.locked_step_ids"
 
 
 class CrmLead(models.Model):
@@ -691,10 +693,19 @@ class CrmLead(models.Model):
         transaction fail with a serialization error, which Odoo retries with fresh data. A
         change waiting behind the lock goes on once this transaction commits, and the step's
         write realigns such leads after its own commit (see crm.sales.process.step).
+
+        A step is locked once per transaction: crm's won, lost and restore actions write a
+        lead several times. The steps locked are kept in the cursor's cache, which Odoo
+        clears at commit, rollback and rollback to a (flushing) savepoint, when the locks go.
         """
         steps = self.filtered("sales_process_step_id").sales_process_step_id
         if not steps or self.env.cr.readonly:
             return
+        locked = self.env.cr.cache.setdefault(LOCKED_STEPS_KEY, set())
+        steps = steps.filtered(lambda step: step.id not in locked)
+        if not steps:
+            return
+        locked.update(steps.ids)
         self.env["crm.sales.process.step"].flush_model(["probability", "process_id"])
         self.env["crm.sales.process"].flush_model(["active"])
         self.env.cr.execute(

@@ -141,7 +141,7 @@ class CrmSalesProcessStep(models.Model):
     @api.depends("required_field_ids", "require_activities_done", "key_activity_ids")
     def _compute_exit_criteria_count(self):
         for step in self:
-            step.exit_criteria_count = len(step._get_required_fields()) + (
+            step.exit_criteria_count = len(step._read_required_fields()) + (
                 len(step.key_activity_ids) if step.require_activities_done else 0
             )
 
@@ -390,6 +390,15 @@ class CrmSalesProcessStep(models.Model):
         registry not reloaded yet) is ignored rather than breaking every move. As superuser:
         salespeople may not read field definitions, only their labels are returned.
         """
+        self.ensure_one()
+        # the stored count says when there is nothing to read (most steps: moves and wins
+        # then read no field definitions)
+        if not self.exit_criteria_count:
+            return {}
+        return self._read_required_fields()
+
+    def _read_required_fields(self):
+        """_get_required_fields, always read."""
         self.ensure_one()
         Lead = self.env["crm.lead"]
         return {
