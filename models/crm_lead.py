@@ -525,11 +525,17 @@ class CrmLead(models.Model):
     def action_set_lost(self, **additional_values):
         """Stays left by losing end as "lost" (archiving alone would say "archived")."""
         # The history once, after both of crm's writes (archive, then probability 0): in
-        # between it would flush the first and split the lead's UPDATE in two.
+        # between it would flush the first and split the lead's UPDATE in two. For the leads
+        # those writes touch the history of: the archived ones, all if the values do.
+        history_leads = (
+            self if HISTORY_FIELDS & additional_values.keys() else self.filtered("active")
+        )
         result = super(CrmLead, self.with_context(**{HISTORY_DEFERRED: True})).action_set_lost(
             **additional_values
         )
-        self.with_context(crm_sales_process_history_lost=True)._get_sales_process_history_leads(
+        history_leads.with_context(
+            crm_sales_process_history_lost=True
+        )._get_sales_process_history_leads(
             {**additional_values, "active": False}
         )._sales_process_history_update()
         # crm answers None, which XML-RPC cannot carry (the client got an error after the

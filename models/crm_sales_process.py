@@ -321,20 +321,26 @@ class CrmSalesProcess(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         check_field_values(self, vals_list)
+        before = self._read_default_process_company_ids()
         processes = super().create(vals_list)
-        self._check_default_process_companies()
+        self._check_default_process_companies(before, processes.company_id)
         return processes
 
     def write(self, vals):
         check_field_values(self, vals)
+        if not {*RULE_FIELDS, "step_ids"} & vals.keys():
+            return super().write(vals)
+        before = self._read_default_process_company_ids()
+        companies = self.company_id
         result = super().write(vals)
-        if {*RULE_FIELDS, "step_ids"} & vals.keys():
-            self._check_default_process_companies()
+        self._check_default_process_companies(before, companies | self.company_id)
         return result
 
     def unlink(self):
+        before = self._read_default_process_company_ids()
+        companies = self.company_id
         result = super().unlink()
-        self._check_default_process_companies()
+        self._check_default_process_companies(before, companies)
         return result
 
     @api.ondelete(at_uninstall=False)
@@ -1091,15 +1097,30 @@ class CrmSalesProcess(models.Model):
         )[1]
 
     @api.model
-    def _check_default_process_companies(self):
-        """After a change of processes or steps: clear the cached companies having default
-        processes (see _get_default_process_company_ids) if the change altered them.
+    def _check_default_process_companies(self, before, companies):
+        """After a change of processes or steps of ``companies``: clear the cached companies
+        having default processes (see _get_default_process_company_ids) if the change altered
+        them (``before``: _read_default_process_company_ids before the change).
 
         Only then: clearing means clearing every cache of the registry in every worker (Odoo
         signals it through the database), which costs each worker's next requests dozens of
         queries. The rules themselves are never cached (see _get_default_process_rules).
+
+        Concurrency: two such changes of one company at once (one giving it its first default
+        process, the other archiving its last) could each see no change in its own snapshot,
+        and a worker reading in between would keep a wrong cache. The no-op update of the
+        companies' rows makes the second of them fail with a serialization error (Odoo
+        retries it, then sees the first one's change).
         """
-        if self._read_default_process_company_ids() != self._get_default_process_company_ids():
+        company_ids = sorted({company.id for company in companies if company})
+        if company_ids and not self.env.cr.readonly:
+            self.env.cr.execute(
+                SQL(
+                    "UPDATE res_company SET write_date = write_date WHERE id = ANY(%s)",
+                    company_ids,
+                )
+            )
+        if self._read_default_process_company_ids() != before:
             self.env.registry.clear_cache()
 
     @api.model

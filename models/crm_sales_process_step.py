@@ -247,9 +247,11 @@ class CrmSalesProcessStep(models.Model):
                     vals.get("process_id", self.env.context.get("default_process_id"))
                 )
                 raise ValidationError(self._get_missing_stage_message(process))
+        Process = self.env["crm.sales.process"]
+        before = Process._read_default_process_company_ids()
         steps = super().create(vals_list)
         # a process with steps can become a default one
-        self.env["crm.sales.process"]._check_default_process_companies()
+        Process._check_default_process_companies(before, steps.process_id.company_id)
         return steps
 
     def write(self, vals):
@@ -267,9 +269,13 @@ class CrmSalesProcessStep(models.Model):
                 "them to another step first, or add the new stage as a step of its own."
             )
         )
+        Process = self.env["crm.sales.process"]
+        if "process_id" in vals:
+            before = Process._read_default_process_company_ids()
+            companies = self.process_id.company_id
         result = super().write(vals)
         if "process_id" in vals:
-            self.env["crm.sales.process"]._check_default_process_companies()
+            Process._check_default_process_companies(before, companies | self.process_id.company_id)
         if "probability" in vals:
             self._update_opportunity_probabilities()
             self._realign_opportunities_after_commit()
@@ -304,8 +310,11 @@ class CrmSalesProcessStep(models.Model):
             )
 
     def unlink(self):
+        Process = self.env["crm.sales.process"]
+        before = Process._read_default_process_company_ids()
+        companies = self.process_id.company_id
         result = super().unlink()
-        self.env["crm.sales.process"]._check_default_process_companies()
+        Process._check_default_process_companies(before, companies)
         return result
 
     def _check_no_opportunities(self, message):

@@ -80,3 +80,39 @@ class TestSingleRecordQueries(SalesProcessCommon):
         )
         self.assertFalse(lead.sales_process_id)
         self.assertEqual(lead.probability, 100)
+
+    def test_rule_changes_keep_odoo_caches(self):
+        """Archiving a default process or changing its rule clears none of Odoo's caches (a
+        clear reaches every worker: their next requests would run cold); new opportunities
+        follow the change at once. Only a company gaining its first default process or losing
+        its last one clears them."""
+        team_process = self._create_process(
+            "Team Sale",
+            [(self.stage_lead, 20), (self.stage_won, 100)],
+            default_scope="team",
+            default_team_ids=[self.team.id],
+        )
+        Lead = self.env(user=self.salesman)["crm.lead"]
+        self.registry.reset_changes()
+        try:
+            self.process.action_archive()
+            self.assertEqual(Lead.create(self._vals()).sales_process_id, team_process)
+            self.process.action_unarchive()
+            self.assertEqual(Lead.create(self._vals()).sales_process_id, self.process)
+            self.process.write({"default_user_ids": [(5, 0, 0)], "default_scope": "none"})
+            self.assertEqual(Lead.create(self._vals()).sales_process_id, team_process)
+            self.assertNotIn("default", self.registry.cache_invalidated)
+            # the only default process of a company
+            only = self._create_process(
+                "Only Sale",
+                [(self.stage_lead, 10)],
+                company_id=self.company_b.id,
+                default_scope="all",
+            )
+            self.assertIn("default", self.registry.cache_invalidated)
+            self.registry.reset_changes()
+            only.action_archive()
+            self.assertIn("default", self.registry.cache_invalidated)
+        finally:
+            # this test's data must not stay in the caches of the next tests
+            self.registry.clear_cache()
