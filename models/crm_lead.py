@@ -30,6 +30,10 @@ STEP_ENTRY_FIELDS = STAGE_CHECK_FIELDS | {"type"}
 MOVE_ERROR_LIMIT = 20
 # Fields whose change can open or close a stay in the step history.
 HISTORY_FIELDS = {"stage_id", "sales_process_id", "active"}
+# Context key: write() leaves the step history to its caller (see action_set_lost).
+HISTORY_DEFERRED = "crm_sales_process_history_deferred"
+# Cursor cache key: ids of the steps share-locked in the current transaction.
+LOCKED_STEPS_KEY = "crm_sales_process.locked_step_ids"
 
 
 class CrmLead(models.Model):
@@ -469,10 +473,14 @@ class CrmLead(models.Model):
             self._check_sales_process_stage()
         if PROBABILITY_SYNC_FIELDS & vals.keys():
             self._sync_sales_process_probability()
-        if (STAGE_CHECK_FIELDS | PROBABILITY_SYNC_FIELDS) & vals.keys():
+        if STAGE_CHECK_FIELDS & vals.keys():
             self._lock_sales_process_steps()
+        elif PROBABILITY_SYNC_FIELDS & vals.keys():
+            # A lost or archived lead that stays on its step does not depend on the step's
+            # percentage (it keeps its probability): only active leads need the lock.
+            self.filtered("active")._lock_sales_process_steps()
         self._schedule_sales_process_entries(entry_keys)
-        if HISTORY_FIELDS & vals.keys():
+        if HISTORY_FIELDS & vals.keys() and not self.env.context.get(HISTORY_DEFERRED):
             self._get_sales_process_history_leads(vals)._sales_process_history_update()
         return result
 
@@ -537,9 +545,20 @@ class CrmLead(models.Model):
 
     def action_set_lost(self, **additional_values):
         """Stays left by losing end as "lost" (archiving alone would say "archived")."""
-        result = super(
-            CrmLead, self.with_context(crm_sales_process_history_lost=True)
-        ).action_set_lost(**additional_values)
+        # The history once, after both of crm's writes (archive, then probability 0): in
+        # between it would flush the first and split the lead's UPDATE in two. For the leads
+        # those writes touch the history of: the archived ones, all if the values do.
+        history_leads = (
+            self if HISTORY_FIELDS & additional_values.keys() else self.filtered("active")
+        )
+        result = super(CrmLead, self.with_context(**{HISTORY_DEFERRED: True})).action_set_lost(
+            **additional_values
+        )
+        history_leads.with_context(
+            crm_sales_process_history_lost=True
+        )._get_sales_process_history_leads(
+            {**additional_values, "active": False}
+        )._sales_process_history_update()
         # crm answers None, which XML-RPC cannot carry (the client got an error after the
         # opportunities were lost)
         return True if result is None else result
@@ -646,20 +665,21 @@ class CrmLead(models.Model):
     # HELPERS
     # ------------------------------------------------------------
 
-    def _get_sales_process_by_rules(self):
+    def _get_sales_process_by_rules(self, lock=False):
         """{lead: process} for the leads a default-process rule applies to.
 
         Most specific rule of the lead's company first: salesperson > sales team > the
-        salesperson's department > everyone. Costs one query for the rules (none matching:
-        stops there) and one for departments when a department rule exists, whatever the
-        number of leads.
+        salesperson's department > everyone. Costs one query for the rules (none for
+        companies without default processes) and one for departments when a department rule
+        exists, whatever the number of leads. ``lock``: the companies' default processes are
+        share-locked until commit (see crm.sales.process._get_default_process_rules).
         """
         if not self:
             return {}
         # A lead without company cannot follow a process: processes belong to one company.
         companies = {lead: lead.company_id for lead in self}
         rules = self.env["crm.sales.process"]._get_default_process_rules(
-            {company.id for company in companies.values() if company}
+            {company.id for company in companies.values() if company}, lock=lock
         )
         if not rules:
             return {}
@@ -684,24 +704,11 @@ class CrmLead(models.Model):
         return result
 
     def _get_locked_sales_process_by_rules(self):
-        """_get_sales_process_by_rules, the processes share-locked and checked in this
-        transaction (see crm.sales.process._lock_default_processes).
-
-        The rules come from a cache that another worker's change (a process archived, a rule
-        changed) reaches only at this worker's next request, and Odoo's retry after a
-        serialization failure keeps it: rules no longer current in this transaction's snapshot
-        are cleared and read again.
-        """
-        processes = self._get_sales_process_by_rules()
-        if not processes or self.env.cr.readonly:
-            return processes
-        Process = self.env["crm.sales.process"]
-        if Process._lock_default_processes(Process.union(*processes.values())):
-            return processes
-        Process._clear_default_process_rules()
-        processes = self._get_sales_process_by_rules()
-        Process._lock_default_processes(Process.union(*processes.values()))
-        return processes
+        """_get_sales_process_by_rules, the default processes share-locked until commit: a
+        process archived or a rule changed concurrently makes one of the two transactions
+        fail and be retried by Odoo, never an opportunity created on a process that is no
+        longer the default."""
+        return self._get_sales_process_by_rules(lock=True)
 
     def _lock_sales_process_steps(self):
         """Share-lock the steps (with their processes) these leads are on until commit.
@@ -713,10 +720,19 @@ class CrmLead(models.Model):
         transaction fail with a serialization error, which Odoo retries with fresh data. A
         change waiting behind the lock goes on once this transaction commits, and the step's
         write realigns such leads after its own commit (see crm.sales.process.step).
+
+        A step is locked once per transaction: crm's won, lost and restore actions write a
+        lead several times. The steps locked are kept in the cursor's cache, which Odoo
+        clears at commit, rollback and rollback to a (flushing) savepoint, when the locks go.
         """
         steps = self.sales_process_step_id
         if not steps or self.env.cr.readonly:
             return
+        locked = self.env.cr.cache.setdefault(LOCKED_STEPS_KEY, set())
+        steps = steps.filtered(lambda step: step.id not in locked)
+        if not steps:
+            return
+        locked.update(steps.ids)
         self.env["crm.sales.process.step"].flush_model(["probability", "process_id"])
         self.env["crm.sales.process"].flush_model(["active"])
         self.env.cr.execute(

@@ -38,6 +38,9 @@ RULE_FIELDS = (
     "default_department_ids",
 )
 
+# Cursor cache key: the default-process rules read in the current transaction.
+RULES_CACHE_KEY = "crm_sales_process.default_rules"
+
 # The KPI statements read every opportunity and stay once: above jit_above_cost PostgreSQL
 # would spend a large part of their run time compiling them (measured: the step statement
 # 0.6 s without, 1.3 s with), to run them once. Sent in the same round trip as each
@@ -323,20 +326,26 @@ class CrmSalesProcess(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         check_field_values(self, vals_list)
+        before = self._read_default_process_company_ids()
         processes = super().create(vals_list)
-        self._clear_default_process_rules()
+        self._check_default_process_companies(before, processes.company_id)
         return processes
 
     def write(self, vals):
         check_field_values(self, vals)
+        if not {*RULE_FIELDS, "step_ids"} & vals.keys():
+            return super().write(vals)
+        before = self._read_default_process_company_ids()
+        companies = self.company_id
         result = super().write(vals)
-        if {*RULE_FIELDS, "step_ids"} & vals.keys():
-            self._clear_default_process_rules()
+        self._check_default_process_companies(before, companies | self.company_id)
         return result
 
     def unlink(self):
+        before = self._read_default_process_company_ids()
+        companies = self.company_id
         result = super().unlink()
-        self._clear_default_process_rules()
+        self._check_default_process_companies(before, companies)
         return result
 
     @api.ondelete(at_uninstall=False)
@@ -1142,68 +1151,92 @@ class CrmSalesProcess(models.Model):
         )[1]
 
     @api.model
-    def _lock_default_processes(self, processes):
-        """Share-lock these default processes until commit; whether the cached rules that gave
-        them are current in this transaction.
+    def _check_default_process_companies(self, before, companies):
+        """After a change of processes or steps of ``companies``: clear the cached companies
+        having default processes (see _get_default_process_company_ids) if the change altered
+        them (``before``: _read_default_process_company_ids before the change).
 
-        Current: each process still active and a default, and no process of their companies
-        changed since the rules were read (the latest change date of each company's processes
-        is kept with its rules). With the lock, a concurrent archiving or change of a default
-        rule makes one of the two transactions fail with a serialization error (retried by
-        Odoo) instead of creating opportunities on a process that is no longer the default.
+        Only then: clearing means clearing every cache of the registry in every worker (Odoo
+        signals it through the database), which costs each worker's next requests dozens of
+        queries. The rules themselves are never cached (see _get_default_process_rules).
+
+        Concurrency: two such changes of one company at once (one giving it its first default
+        process, the other archiving its last) could each see no change in its own snapshot,
+        and a worker reading in between would keep a wrong cache. The no-op update of the
+        companies' rows makes the second of them fail with a serialization error (Odoo
+        retries it, then sees the first one's change).
         """
-        if not processes:
-            return True
-        self.flush_model()
+        self.env.cr.cache.pop(RULES_CACHE_KEY, None)
+        company_ids = sorted({company.id for company in companies if company})
+        if company_ids and not self.env.cr.readonly:
+            self.env.cr.execute(
+                SQL(
+                    "UPDATE res_company SET write_date = write_date WHERE id = ANY(%s)",
+                    company_ids,
+                )
+            )
+        if self._read_default_process_company_ids() != before:
+            self.env.registry.clear_cache()
+
+    @api.model
+    @ormcache()
+    def _get_default_process_company_ids(self):
+        """Ids of the companies with at least one default process (active, with steps, a
+        default scope other than "none"); cached: opportunities of other companies get no
+        process by the rules without a query."""
+        return self._read_default_process_company_ids()
+
+    @api.model
+    def _read_default_process_company_ids(self):
+        self.flush_model(["active", "default_scope", "company_id"])
+        self.env["crm.sales.process.step"].flush_model(["process_id"])
         self.env.cr.execute(
             SQL(
                 """
-                SELECT process.id, process.company_id,
-                       (SELECT max(other.write_date) FROM crm_sales_process other
-                         WHERE other.company_id = process.company_id)
+                SELECT DISTINCT process.company_id
                   FROM crm_sales_process process
-                 WHERE process.id = ANY(%s)
-                   AND process.active
+                 WHERE process.active
                    AND process.default_scope != 'none'
-                 ORDER BY process.id
-                   FOR SHARE OF process
-                """,
-                sorted(processes.ids),
+                   AND process.company_id IS NOT NULL
+                   AND EXISTS (SELECT 1 FROM crm_sales_process_step step
+                                WHERE step.process_id = process.id)
+                """
             )
         )
-        rows = self.env.cr.fetchall()
-        if len(rows) != len(processes):
-            return False
-        rules = self._get_default_process_rules({company_id for _id, company_id, _d in rows})
-        return all(
-            rules.get(company_id, {}).get("stamp") == stamp for _id, company_id, stamp in rows
-        )
+        return frozenset(row[0] for row in self.env.cr.fetchall())
 
     @api.model
-    def _clear_default_process_rules(self):
-        self.env.registry.clear_cache()
+    def _get_default_process_rules(self, company_ids, lock=False):
+        """Default-process rules of the companies (read-only result), as of this transaction.
 
-    @api.model
-    def _get_default_process_rules(self, company_ids):
-        """Default-process rules of the companies (read-only result).
+        Read in one query, not cached: a cache of the rules would be stale in other workers
+        until their next request and must be cleared with every cache of the registry at
+        each change of a rule. Companies known to have no default process cost no query.
 
-        Cached: creating or importing opportunities and converting leads cost no query for the
-        rules once warm. Changes of processes and steps clear the cache.
+        ``lock``: share-lock the companies' default processes until commit. Concurrency:
+        under PostgreSQL's repeatable read a process archived or a rule changed by another
+        transaction, after this one's snapshot or still running, then makes this transaction
+        fail with a serialization error (Odoo retries it with fresh data) instead of creating
+        opportunities on a process that is no longer the default; a change waiting behind the
+        lock goes on once this transaction commits.
 
         :returns: ``{company id: {"user": {user id: process id}, "team": {team id: process id},
-            "department": {department id: process id}, "all": process id or False,
-            "stamp": latest change date of the company's processes}}`` for active processes
-            with steps and a default scope other than "none"; companies without any such
-            process are left out.
+            "department": {department id: process id}, "all": process id or False}}`` for
+            active processes with steps and a default scope other than "none"; companies
+            without any such process are left out.
         """
+        company_ids = set(company_ids or ()) & self._get_default_process_company_ids()
         if not company_ids:
             return {}
-        return self._read_default_process_rules(tuple(sorted(company_ids)))
-
-    @api.model
-    @ormcache("company_ids")
-    def _read_default_process_rules(self, company_ids):
-        """_get_default_process_rules in one query, uncached."""
+        lock = lock and not self.env.cr.readonly
+        # Read once per transaction (its snapshot does not change; its own changes of
+        # processes and steps drop this, see _check_default_process_companies): lead
+        # assignment converts and creates lead by lead. Odoo clears the cursor's cache at
+        # commit and rollback.
+        key = tuple(sorted(company_ids))
+        known = self.env.cr.cache.setdefault(RULES_CACHE_KEY, {})
+        if key in known and (known[key][1] or not lock):
+            return known[key][0]
         self.flush_model()
         self.env["crm.sales.process.step"].flush_model(["process_id"])
         self.env.cr.execute(
@@ -1216,9 +1249,7 @@ class CrmSalesProcess(models.Model):
                               WHERE rel.process_id = process.id),
                        ARRAY(SELECT rel.department_id
                                FROM crm_sales_process_default_department_rel rel
-                              WHERE rel.process_id = process.id),
-                       (SELECT max(other.write_date) FROM crm_sales_process other
-                         WHERE other.company_id = process.company_id)
+                              WHERE rel.process_id = process.id)
                   FROM crm_sales_process process
                  WHERE process.active
                    AND process.default_scope != 'none'
@@ -1226,16 +1257,17 @@ class CrmSalesProcess(models.Model):
                    AND EXISTS (SELECT 1 FROM crm_sales_process_step step
                                 WHERE step.process_id = process.id)
               ORDER BY process.id
+                %s
                 """,
-                list(company_ids),
+                sorted(company_ids),
+                SQL("FOR SHARE OF process") if lock else SQL(),
             )
         )
         rules = {}
         for row in self.env.cr.fetchall():
-            process_id, company_id, scope, user_ids, team_ids, department_ids, stamp = row
+            process_id, company_id, scope, user_ids, team_ids, department_ids = row
             rule = rules.setdefault(
-                company_id,
-                {"user": {}, "team": {}, "department": {}, "all": False, "stamp": stamp},
+                company_id, {"user": {}, "team": {}, "department": {}, "all": False}
             )
             if scope == "all":
                 rule["all"] = rule["all"] or process_id
@@ -1243,4 +1275,5 @@ class CrmSalesProcess(models.Model):
             targets = {"user": user_ids, "team": team_ids, "department": department_ids}[scope]
             for target_id in targets:
                 rule[scope].setdefault(target_id, process_id)
+        known[key] = (rules, lock)
         return rules

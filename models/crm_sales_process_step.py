@@ -141,7 +141,7 @@ class CrmSalesProcessStep(models.Model):
     @api.depends("required_field_ids", "require_activities_done", "key_activity_ids")
     def _compute_exit_criteria_count(self):
         for step in self:
-            step.exit_criteria_count = len(step._get_required_fields()) + (
+            step.exit_criteria_count = len(step._read_required_fields()) + (
                 len(step.key_activity_ids) if step.require_activities_done else 0
             )
 
@@ -247,9 +247,11 @@ class CrmSalesProcessStep(models.Model):
                     vals.get("process_id", self.env.context.get("default_process_id"))
                 )
                 raise ValidationError(self._get_missing_stage_message(process))
+        Process = self.env["crm.sales.process"]
+        before = Process._read_default_process_company_ids()
         steps = super().create(vals_list)
         # a process with steps can become a default one
-        self.env["crm.sales.process"]._clear_default_process_rules()
+        Process._check_default_process_companies(before, steps.process_id.company_id)
         return steps
 
     def write(self, vals):
@@ -267,9 +269,13 @@ class CrmSalesProcessStep(models.Model):
                 "them to another step first, or add the new stage as a step of its own."
             )
         )
+        Process = self.env["crm.sales.process"]
+        if "process_id" in vals:
+            before = Process._read_default_process_company_ids()
+            companies = self.process_id.company_id
         result = super().write(vals)
         if "process_id" in vals:
-            self.env["crm.sales.process"]._clear_default_process_rules()
+            Process._check_default_process_companies(before, companies | self.process_id.company_id)
         if "probability" in vals:
             self._update_opportunity_probabilities()
             self._realign_opportunities_after_commit()
@@ -304,8 +310,11 @@ class CrmSalesProcessStep(models.Model):
             )
 
     def unlink(self):
+        Process = self.env["crm.sales.process"]
+        before = Process._read_default_process_company_ids()
+        companies = self.process_id.company_id
         result = super().unlink()
-        self.env["crm.sales.process"]._clear_default_process_rules()
+        Process._check_default_process_companies(before, companies)
         return result
 
     def _check_no_opportunities(self, message):
@@ -390,6 +399,15 @@ class CrmSalesProcessStep(models.Model):
         registry not reloaded yet) is ignored rather than breaking every move. As superuser:
         salespeople may not read field definitions, only their labels are returned.
         """
+        self.ensure_one()
+        # the stored count says when there is nothing to read (most steps: moves and wins
+        # then read no field definitions)
+        if not self.exit_criteria_count:
+            return {}
+        return self._read_required_fields()
+
+    def _read_required_fields(self):
+        """_get_required_fields, always read."""
         self.ensure_one()
         Lead = self.env["crm.lead"]
         return {

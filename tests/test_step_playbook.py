@@ -307,6 +307,8 @@ class TestKeyActivities(StepPlaybookCommon):
         self.assertEqual(creates, [3_000, 30_000])
         growth = large_queries.copy()
         growth.subtract(small_queries)
+        # the second move finds the step share-locked already in the transaction: one less
+        growth["SELECT step.id FROM"] += 1
         self.assertEqual(
             {kind: count for kind, count in growth.items() if count},
             {
