@@ -264,8 +264,14 @@ class CrmLead(models.Model):
     def _compute_rotting(self):
         step_leads = self.filtered("sales_process_step_id")
         result = super(CrmLead, self - step_leads)._compute_rotting()
+        # most steps have no stall days: their leads never stall, set at once
+        stalling = step_leads.filtered("sales_process_stall_days")
+        (step_leads - stalling).is_rotting = False
+        (step_leads - stalling).rotting_days = 0
+        if not stalling:
+            return result
         now = self.env.cr.now()
-        for lead in step_leads:
+        for lead in stalling:
             days = lead.sales_process_stall_days
             since = lead.date_last_stage_update or lead.create_date or now
             stalled = (
@@ -355,23 +361,19 @@ class CrmLead(models.Model):
     @api.constrains("sales_process_id", "company_id")
     def _check_sales_process_company(self):
         """An opportunity follows a process of its own company."""
-        # per company, then lead by lead only where a process of another company is found
-        for company, leads in self.grouped("company_id").items():
-            if leads.sales_process_id.company_id <= company:
-                continue
-            for lead in leads:
-                process = lead.sales_process_id
-                if process and process.company_id != lead.company_id:
-                    raise ValidationError(
-                        self.env._(
-                            "“%(lead)s” belongs to %(company)s: it cannot follow sales process "
-                            "“%(process)s” of company %(process_company)s.",
-                            lead=lead.display_name,
-                            company=lead.company_id.display_name or self.env._("no company"),
-                            process=process.display_name,
-                            process_company=process.company_id.display_name,
-                        )
+        for lead in self:
+            process = lead.sales_process_id
+            if process and process.company_id != lead.company_id:
+                raise ValidationError(
+                    self.env._(
+                        "“%(lead)s” belongs to %(company)s: it cannot follow sales process "
+                        "“%(process)s” of company %(process_company)s.",
+                        lead=lead.display_name,
+                        company=lead.company_id.display_name or self.env._("no company"),
+                        process=process.display_name,
+                        process_company=process.company_id.display_name,
                     )
+                )
 
     def _check_sales_process_probability(self, probability):
         """An active lead on a step has the step's percentage: another value is refused."""
