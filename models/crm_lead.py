@@ -781,24 +781,19 @@ class CrmLead(models.Model):
 
     def _sync_sales_process_probability(self):
         """Put active leads on a step back to the step's percentage (one write per step)."""
-        groups = self.grouped("sales_process_step_id")
+        groups = self.filtered("active").grouped("sales_process_step_id")
         groups.pop(self.env["crm.sales.process.step"], None)
         for step, leads in groups.items():
             percentage = step.probability
 
             def off_step(lead, percentage=percentage):
                 # exactly equal in nearly all cases: float_compare only for the others
-                return lead.active and (
-                    (
-                        lead.probability != percentage
-                        and float_compare(lead.probability, percentage, precision_digits=2)
-                    )
-                    or (
-                        lead.automated_probability != percentage
-                        and float_compare(
-                            lead.automated_probability, percentage, precision_digits=2
-                        )
-                    )
+                return (
+                    lead.probability != percentage
+                    and float_compare(lead.probability, percentage, precision_digits=2)
+                ) or (
+                    lead.automated_probability != percentage
+                    and float_compare(lead.automated_probability, percentage, precision_digits=2)
                 )
 
             # the values of the whole group compared at once: lead by lead only when one differs
