@@ -250,6 +250,23 @@ class TestLeadProcessSteps(SalesProcessLeadCommon):
         lead.invalidate_recordset()
         self.assertEqual(lead.sales_process_id, self.process_user)
 
+    def test_stage_outside_process_refused_in_batch(self):
+        """A batch is checked per process and stage: the opportunity whose process lacks the
+        stage is named, no stage at all is refused too, and nothing is written."""
+        direct = self._create_lead(self.user_anna, stage_id=self.stage_lead_in.id)
+        team = self._create_lead(self.user_anna, sales_process_id=self.process_team.id)
+        team.name = "SP Team Deal"
+        leads = direct | team
+        with self.assertRaises(ValidationError) as catcher:
+            leads.write({"stage_id": self.stage_meeting.id})
+        self.assertIn("“SP Team Deal” follows sales process", str(catcher.exception))
+        with self.assertRaises(ValidationError) as catcher:
+            leads.write({"stage_id": False})
+        self.assertIn("stage “none” is not one of its steps", str(catcher.exception))
+        leads.invalidate_recordset()
+        self.assertEqual(direct.stage_id, self.stage_lead_in)
+        self.assertEqual(team.stage_id, self.process_team._get_step_stages()[:1])
+
     def test_step_with_opportunities_kept(self):
         """A step opportunities are on (lost ones too) can be neither deleted nor re-staged."""
         lead = self._create_lead(self.user_anna, stage_id=self.stage_meeting.id)
