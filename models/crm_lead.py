@@ -785,26 +785,19 @@ class CrmLead(models.Model):
         groups.pop(self.env["crm.sales.process.step"], None)
         for step, leads in groups.items():
             percentage = step.probability
-
-            def off_step(lead, percentage=percentage):
-                # exactly equal in nearly all cases: float_compare only for the others
-                return (
-                    lead.probability != percentage
-                    and float_compare(lead.probability, percentage, precision_digits=2)
-                ) or (
-                    lead.automated_probability != percentage
-                    and float_compare(lead.automated_probability, percentage, precision_digits=2)
-                )
-
-            # the values of the whole group compared at once: lead by lead only when one differs
+            # the group's values compared at once (exactly equal in nearly all cases), lead by
+            # lead only when one differs
             values = set(leads.mapped("probability")) | set(leads.mapped("automated_probability"))
             if values == {percentage}:
                 continue
-            off_step_leads = leads.filtered(off_step)
-            if off_step_leads:
-                off_step_leads.write(
-                    {"probability": percentage, "automated_probability": percentage}
+            off_step = leads.filtered(
+                lambda lead, percentage=percentage: float_compare(
+                    lead.probability, percentage, precision_digits=2
                 )
+                or float_compare(lead.automated_probability, percentage, precision_digits=2)
+            )
+            if off_step:
+                off_step.write({"probability": percentage, "automated_probability": percentage})
 
     def _get_sales_process_history_leads(self, vals):
         """Leads whose stays a write of ``vals`` may open or close: those on a process, and
