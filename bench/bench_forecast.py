@@ -293,9 +293,9 @@ def populate_history(env):
                          AND ranks.rank = stays.rank
         )
         INSERT INTO crm_sales_process_history
-               (lead_id, process_id, step_id, user_id, team_id, department_id,
+               (lead_id, step_id, user_id, team_id, department_id,
                 expected_revenue, probability, date_in, date_out, duration_days, exit_reason)
-        SELECT lead_id, sales_process_id, step_id, user_id, team_id, department_id,
+        SELECT lead_id, step_id, user_id, team_id, department_id,
                expected_revenue, probability, date_in, date_out,
                COALESCE(EXTRACT(EPOCH FROM date_out - date_in) / 86400.0, 0),
                CASE WHEN date_out IS NULL THEN NULL

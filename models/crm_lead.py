@@ -74,11 +74,13 @@ class CrmLead(models.Model):
         compute="_compute_sales_process_percentage",
         store=True,
     )
+    # No index: a company has few departments, each holding a large share of the
+    # opportunities (the planner reads the table rather than such an index), while every
+    # insert and stage move would pay for keeping it.
     department_id = fields.Many2one(
         "hr.department",
         compute="_compute_department_id",
         store=True,
-        index="btree_not_null",
         help="Department of the salesperson, for the forecast.",
     )
     is_my_sales_process = fields.Boolean(
@@ -361,9 +363,11 @@ class CrmLead(models.Model):
     @api.constrains("sales_process_id", "company_id")
     def _check_sales_process_company(self):
         """An opportunity follows a process of its own company."""
-        for lead in self:
-            process = lead.sales_process_id
-            if process and process.company_id != lead.company_id:
+        # per process and company, not lead by lead: imports check thousands at once
+        groups = self.grouped(lambda lead: (lead.sales_process_id, lead.company_id))
+        for (process, company), leads in groups.items():
+            if process and process.company_id != company:
+                lead = leads[:1]
                 raise ValidationError(
                     self.env._(
                         "“%(lead)s” belongs to %(company)s: it cannot follow sales process "
@@ -377,9 +381,11 @@ class CrmLead(models.Model):
 
     def _check_sales_process_probability(self, probability):
         """An active lead on a step has the step's percentage: another value is refused."""
-        for lead in self.filtered(lambda lead: lead.active and lead.sales_process_step_id):
-            step = lead.sales_process_step_id
-            if float_compare(probability or 0.0, step.probability, precision_digits=2):
+        # once per step: imports give thousands of probabilities at once
+        groups = self.filtered("active").grouped("sales_process_step_id")
+        for step, leads in groups.items():
+            if step and float_compare(probability or 0.0, step.probability, precision_digits=2):
+                lead = leads[:1]
                 raise ValidationError(
                     self.env._(
                         "The probability of “%(lead)s” is set by its sales process "
@@ -430,23 +436,26 @@ class CrmLead(models.Model):
         process_leads = leads.filtered("sales_process_id")
         if process_leads:
             # A stage given with the values (e.g. the kanban column) may be no step of the
-            # process the rules gave: such leads start on the process's first step.
-            # (the steps' stages looked up once per process, not once per lead)
-            stages = {
-                process: process._get_step_stages() for process in process_leads.sales_process_id
-            }
-            off_step = process_leads.filtered(
-                lambda lead: lead.stage_id not in stages[lead.sales_process_id]
-            )
-            for process, stage_leads in off_step.grouped("sales_process_id").items():
-                if stages[process]:
-                    stage_leads.write({"stage_id": stages[process][:1].id})
-            process_leads._check_sales_process_stage()
+            # process the rules gave: such leads start on the process's first step, in one
+            # write per process. Looked at once per process and stage, not lead by lead.
+            off_step = defaultdict(list)
+            for (process, stage), stage_leads in process_leads.grouped(
+                lambda lead: (lead.sales_process_id, lead.stage_id)
+            ).items():
+                if not stage or stage not in process._get_step_stages():
+                    off_step[process] += stage_leads.ids
+            for process, lead_ids in off_step.items():
+                stages = process._get_step_stages()
+                if not stages:
+                    # refused: the process has no step to put them on
+                    self.browse(lead_ids)._check_sales_process_stage()
+                self.browse(lead_ids).write({"stage_id": stages[:1].id})
             # a given probability must be the step's: checked once per value given
             given = defaultdict(list)
-            for lead, vals in zip(leads, vals_list, strict=True):
-                if lead.sales_process_id and "probability" in vals:
-                    given[vals["probability"]].append(lead.id)
+            process_lead_ids = set(process_leads.ids)
+            for lead_id, vals in zip(leads.ids, vals_list, strict=True):
+                if lead_id in process_lead_ids and "probability" in vals:
+                    given[vals["probability"]].append(lead_id)
             for probability, lead_ids in given.items():
                 self.browse(lead_ids)._check_sales_process_probability(probability)
             process_leads._sync_sales_process_probability()
@@ -839,12 +848,11 @@ class CrmLead(models.Model):
         insert = SQL(
             """
             INSERT INTO crm_sales_process_history
-                   (lead_id, process_id, step_id, user_id, team_id,
-                    department_id, expected_revenue, probability, date_in, date_out,
-                    duration_days, exit_reason)
-            SELECT lead.id, lead.sales_process_id, lead.sales_process_step_id,
-                   lead.user_id, lead.team_id, lead.department_id, lead.expected_revenue,
-                   lead.probability, %(now)s,
+                   (lead_id, step_id, user_id, team_id, department_id,
+                    expected_revenue, probability, date_in, date_out, duration_days,
+                    exit_reason)
+            SELECT lead.id, lead.sales_process_step_id, lead.user_id, lead.team_id,
+                   lead.department_id, lead.expected_revenue, lead.probability, %(now)s,
                    CASE WHEN lead.active THEN NULL ELSE %(now)s END,
                    0.0,
                    CASE WHEN lead.active THEN NULL
@@ -898,7 +906,8 @@ class CrmLead(models.Model):
                                    WHEN NOT lead.active THEN
                                        CASE WHEN %(lost)s OR lead.probability = 0 THEN 'lost'
                                             ELSE 'archived' END
-                                   WHEN lead.sales_process_id IS DISTINCT FROM stay.process_id
+                                   WHEN lead.sales_process_id
+                                        IS DISTINCT FROM old_step.process_id
                                        THEN 'process_change'
                                    WHEN new_stage.is_won THEN 'won'
                                    WHEN (new_step.sequence, new_step.id)

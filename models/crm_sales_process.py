@@ -790,8 +790,12 @@ class CrmSalesProcess(models.Model):
                 positions.append(position)
         offset = min(step_ids, default=1) - 1
         by_id = [None] * (max(step_ids, default=0) - offset)
-        for step_id, position in zip(step_ids, positions, strict=True):
+        process_by_id = list(by_id)
+        for step_id, process_id, position in zip(
+            step_ids, step_processes, positions, strict=True
+        ):
             by_id[step_id - offset - 1] = position
+            process_by_id[step_id - offset - 1] = process_id
         # The steps of an opportunity as bits, three sets in one bigint word per 21 steps:
         # bits 0-20 the steps it was ever on, 21-41 those reached in the period, 42-62 those
         # it moved on from. One aggregate per stay, and one bigint per opportunity when no
@@ -838,21 +842,22 @@ class CrmSalesProcess(models.Model):
                 """
                 %(no_jit)s
                 WITH stays AS (
-                    SELECT history.lead_id, history.process_id, stay_step.position,
+                    SELECT history.lead_id, stay_step.process_id, stay_step.position,
                            %(overlap)s AS in_period,
                            -- highest step of this stay and the later ones: above the
                            -- stay's own step when the opportunity moved on from it
                            MAX(stay_step.position) OVER (
-                               PARTITION BY history.lead_id, history.process_id
+                               PARTITION BY history.lead_id, stay_step.process_id
                                ORDER BY history.date_in DESC, history.id DESC
                                ROWS UNBOUNDED PRECEDING
                            ) AS highest_from_here
                       FROM crm_sales_process_history history
                      CROSS JOIN LATERAL (
-                         SELECT (%(by_id)s::int[])[history.step_id - %(offset)s] AS position
+                         SELECT (%(by_id)s::int[])[history.step_id - %(offset)s] AS position,
+                                (%(process_by_id)s::int[])[history.step_id - %(offset)s]
+                                    AS process_id
                      ) stay_step
-                     WHERE history.process_id = ANY(%(process_ids)s)
-                       AND stay_step.position IS NOT NULL
+                     WHERE stay_step.position IS NOT NULL
                        AND %(prefilter)s
                 ), lead_steps AS (
                     SELECT stay.lead_id, stay.process_id,
@@ -897,12 +902,12 @@ class CrmSalesProcess(models.Model):
                 ),
                 no_jit=KPI_NO_JIT,
                 by_id=by_id,
+                process_by_id=process_by_id,
                 offset=offset,
                 step_ids=step_ids,
                 step_processes=step_processes,
                 positions=positions,
                 overlap=overlap,
-                process_ids=list(self.ids),
                 stay_bits=stay_bits(),
                 lead=lead,
                 closed=closed,
@@ -929,7 +934,7 @@ class CrmSalesProcess(models.Model):
                       JOIN crm_sales_process_history history
                         ON history.lead_id = %(lead)s.id
                      WHERE %(where_clause)s
-                       AND history.process_id = ANY(%(process_ids)s)
+                       AND history.step_id = ANY(%(step_ids)s::int[])
                        AND history.duration_days IS NOT NULL
                        AND %(left)s
                   GROUP BY history.step_id, history.duration_days
@@ -953,7 +958,7 @@ class CrmSalesProcess(models.Model):
                 from_clause=query.from_clause,
                 where_clause=query.where_clause or SQL("TRUE"),
                 lead=lead,
-                process_ids=list(self.ids),
+                step_ids=step_ids,
                 left=left,
             )
         )

@@ -449,7 +449,6 @@ class CrmSalesProcessAnalysis(models.AbstractModel):
                 stays.append(
                     {
                         "lead_id": lead.id,
-                        "process_id": step.process_id.id,
                         "step_id": step.id,
                         "date_in": dates[index],
                         "date_out": date_out,

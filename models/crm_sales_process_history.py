@@ -38,14 +38,6 @@ class CrmSalesProcessHistory(models.Model):
         ondelete="cascade",
         readonly=True,
     )
-    process_id = fields.Many2one(
-        "crm.sales.process",
-        string="Sales Process",
-        required=True,
-        index=True,
-        ondelete="cascade",
-        readonly=True,
-    )
     step_id = fields.Many2one(
         "crm.sales.process.step",
         required=True,
@@ -53,6 +45,9 @@ class CrmSalesProcessHistory(models.Model):
         ondelete="cascade",
         readonly=True,
     )
+    # The step's, which never changes process: not stored, as a stored copy would cost a
+    # foreign-key check and an index entry per stay on bulk moves and imports.
+    process_id = fields.Many2one(related="step_id.process_id", string="Sales Process")
     stage_id = fields.Many2one(related="step_id.stage_id", string="Stage")
     # Few indexes on purpose: every stay is inserted and then closed by bulk moves, and
     # closing a stay without indexed columns is a cheap (HOT) update. The KPIs read the
@@ -87,9 +82,9 @@ class CrmSalesProcessHistory(models.Model):
         currency_field="company_currency", readonly=True, aggregator="sum"
     )
     probability = fields.Float(readonly=True, aggregator="avg", digits=(5, 2))
-    # For the multi-company rule: the process's company, which is its opportunities' too.
-    # Not stored: a stored one would cost a foreign-key check per stay on bulk moves.
-    company_id = fields.Many2one(related="process_id.company_id")
+    # For the multi-company rule: the process's company (kept on its steps), which is its
+    # opportunities' too. Not stored, for the same reason as the process.
+    company_id = fields.Many2one(related="step_id.company_id")
     company_currency = fields.Many2one(
         "res.currency", related="company_id.currency_id", string="Currency"
     )
@@ -221,14 +216,14 @@ class CrmSalesProcessHistory(models.Model):
                 SQL(
                     """
                     INSERT INTO crm_sales_process_history
-                           (lead_id, process_id, step_id, user_id, team_id,
-                            department_id, expected_revenue, probability, date_in, date_out,
-                            duration_days, exit_reason)
+                           (lead_id, step_id, user_id, team_id, department_id,
+                            expected_revenue, probability, date_in, date_out, duration_days,
+                            exit_reason)
                     SELECT *
                       FROM unnest(%(c0)s::int[], %(c1)s::int[], %(c2)s::int[], %(c3)s::int[],
-                                  %(c4)s::int[], %(c5)s::int[], %(c6)s::numeric[],
-                                  %(c7)s::float8[], %(c8)s::timestamp[], %(c9)s::timestamp[],
-                                  %(c10)s::numeric[], %(c11)s::varchar[])
+                                  %(c4)s::int[], %(c5)s::numeric[], %(c6)s::float8[],
+                                  %(c7)s::timestamp[], %(c8)s::timestamp[], %(c9)s::numeric[],
+                                  %(c10)s::varchar[])
                     """,
                     **{f"c{index}": list(column) for index, column in enumerate(columns)},
                 )
@@ -278,7 +273,6 @@ class CrmSalesProcessHistory(models.Model):
             rows.append(
                 (
                     lead_id,
-                    process_id,
                     step_id,
                     user_id,
                     team_id,

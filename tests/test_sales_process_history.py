@@ -290,7 +290,6 @@ class TestSalesProcessHistoryAccess(SalesProcessHistoryCommon):
                 History.with_user(user).create(
                     {
                         "lead_id": lead_anna.id,
-                        "process_id": self.process_user.id,
                         "step_id": stays_anna[0].step_id.id,
                         "date_in": lead_anna.create_date,
                         "company_id": self.company.id,
