@@ -791,9 +791,7 @@ class CrmSalesProcess(models.Model):
         offset = min(step_ids, default=1) - 1
         by_id = [None] * (max(step_ids, default=0) - offset)
         process_by_id = list(by_id)
-        for step_id, process_id, position in zip(
-            step_ids, step_processes, positions, strict=True
-        ):
+        for step_id, process_id, position in zip(step_ids, step_processes, positions, strict=True):
             by_id[step_id - offset - 1] = position
             process_by_id[step_id - offset - 1] = process_id
         # The steps of an opportunity as bits, three sets in one bigint word per 21 steps:
