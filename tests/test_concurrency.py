@@ -92,7 +92,8 @@ class TestSalesProcessConcurrency(TransactionCase):
                 )
             cr.execute(
                 "DELETE FROM crm_sales_process_history WHERE lead_id = ANY(%s) "
-                "OR process_id = ANY(%s)",
+                "OR step_id IN (SELECT id FROM crm_sales_process_step"
+                " WHERE process_id = ANY(%s))",
                 [lead_ids, process_ids],
             )
             cr.execute("DELETE FROM crm_lead WHERE id = ANY(%s)", [lead_ids])
