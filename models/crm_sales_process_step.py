@@ -269,6 +269,10 @@ class CrmSalesProcessStep(models.Model):
                 "them to another step first, or add the new stage as a step of its own."
             )
         )
+        if "process_id" in vals:
+            self.filtered(
+                lambda step: step.process_id.id != vals["process_id"]
+            )._check_no_history_elsewhere()
         Process = self.env["crm.sales.process"]
         if "process_id" in vals:
             before = Process._read_default_process_company_ids()
@@ -338,6 +342,28 @@ class CrmSalesProcessStep(models.Model):
             step = self.browse(step_id)
             raise UserError(
                 message % {"step": step.name, "process": step.process_id.name, "count": count}
+            )
+
+    def _check_no_history_elsewhere(self):
+        """A step whose history has stays keeps its process: the stays read their process
+        from their step, and must not change process with it."""
+        if not self:
+            return
+        counts = (
+            self.env["crm.sales.process.history"]
+            .sudo()
+            ._read_group([("step_id", "in", self.ids)], ["step_id"], ["__count"])
+        )
+        for step, count in counts:
+            raise UserError(
+                self.env._(
+                    "Step “%(step)s” cannot move to another sales process: its step history "
+                    "(%(count)s stays) belongs to sales process “%(process)s”. Add the step to "
+                    "the other process instead.",
+                    step=step.name,
+                    count=count,
+                    process=step.process_id.name,
+                )
             )
 
     def _lock_and_count_committed_opportunities(self):

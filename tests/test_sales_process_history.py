@@ -135,6 +135,20 @@ class TestSalesProcessHistory(SalesProcessHistoryCommon):
         lead.sales_process_id = False
         self.assertEqual(self._stays(lead)[-1], (stays[-1].step_id, "process_change", False))
 
+    def test_step_with_history_keeps_its_process(self):
+        """Stays read their process from their step: a step with stays cannot move to
+        another process (nothing changes), one without can."""
+        lead = self._create_lead(self.user_anna)
+        lead.stage_id = self.stage_meeting  # no opportunity left on Lead In
+        lead_in = self._step(self.process_user, self.stage_lead_in)
+        with self.assertRaisesRegex(UserError, r"its step history \(1 stays\)"):
+            lead_in.process_id = self.process_team
+        self.assertEqual(lead_in.process_id, self.process_user)
+        self.assertEqual(lead.sales_process_history_ids.process_id, self.process_user)
+        unused = self._create_process("Spare", [(self.stage_meeting, 30)]).step_ids
+        unused.process_id = self.process_all
+        self.assertEqual(unused.process_id, self.process_all)
+
     def test_history_not_deleted_with_step_or_process(self):
         """A step or process opportunities went through keeps their history: deleting it is
         refused (archive the process instead), and nothing is deleted."""
