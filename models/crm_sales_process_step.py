@@ -296,12 +296,7 @@ class CrmSalesProcessStep(models.Model):
         )
         # The step history is what the KPIs and the calibration read: deleting a step would
         # silently delete the stays of every opportunity that went through it.
-        history = (
-            self.env["crm.sales.process.history"]
-            .sudo()
-            ._read_group([("step_id", "in", self.ids)], ["step_id"], ["lead_id:count_distinct"])
-        )
-        for step, count in history:
+        for step, count in self._get_history_opportunity_counts():
             raise UserError(
                 self.env._(
                     "Step “%(step)s” of sales process “%(process)s” cannot be deleted: "
@@ -347,24 +342,27 @@ class CrmSalesProcessStep(models.Model):
     def _check_no_history_elsewhere(self):
         """A step whose history has stays keeps its process: the stays read their process
         from their step, and must not change process with it."""
-        if not self:
-            return
-        counts = (
-            self.env["crm.sales.process.history"]
-            .sudo()
-            ._read_group([("step_id", "in", self.ids)], ["step_id"], ["__count"])
-        )
-        for step, count in counts:
+        for step, count in self._get_history_opportunity_counts():
             raise UserError(
                 self.env._(
-                    "Step “%(step)s” cannot move to another sales process: its step history "
-                    "(%(count)s stays) belongs to sales process “%(process)s”. Add the step to "
-                    "the other process instead.",
+                    "Step “%(step)s” cannot move to another sales process: %(count)s "
+                    "opportunities went through it, and their step history belongs to sales "
+                    "process “%(process)s”. Add the step to the other process instead.",
                     step=step.name,
                     count=count,
                     process=step.process_id.name,
                 )
             )
+
+    def _get_history_opportunity_counts(self):
+        """[(step, number of opportunities that went through it)] for these steps' stays."""
+        if not self:
+            return []
+        return (
+            self.env["crm.sales.process.history"]
+            .sudo()
+            ._read_group([("step_id", "in", self.ids)], ["step_id"], ["lead_id:count_distinct"])
+        )
 
     def _lock_and_count_committed_opportunities(self):
         """Lock these steps against new opportunities; {step id: count} of the opportunities

@@ -139,11 +139,13 @@ class TestSalesProcessHistory(SalesProcessHistoryCommon):
         """Stays read their process from their step: a step with stays cannot move to
         another process (nothing changes), one without can."""
         lead = self._create_lead(self.user_anna)
-        lead.stage_id = self.stage_meeting  # no opportunity left on Lead In
-        lead_in = self._step(self.process_user, self.stage_lead_in)
-        with self.assertRaisesRegex(UserError, r"its step history \(1 stays\)"):
-            lead_in.process_id = self.process_team
-        self.assertEqual(lead_in.process_id, self.process_user)
+        lead.stage_id = self.stage_meeting
+        lead.stage_id = self.stage_offer  # no opportunity left on Meeting
+        meeting = self._step(self.process_user, self.stage_meeting)
+        # "Everyone's Sale" has no Meeting step: without stays the move would be allowed
+        with self.assertRaisesRegex(UserError, "1 opportunities went through it"):
+            meeting.process_id = self.process_all
+        self.assertEqual(meeting.process_id, self.process_user)
         self.assertEqual(lead.sales_process_history_ids.process_id, self.process_user)
         unused = self._create_process("Spare", [(self.stage_meeting, 30)]).step_ids
         unused.process_id = self.process_all
