@@ -15,6 +15,13 @@ PGVERSION=${PGVERSION:-15}
 ADDONS_DIR="$REPO_DIR/.addons"
 MODULE=crm_sales_process
 ODOO_REPO_URL=${ODOO_REPO_URL:-https://github.com/odoo/odoo.git}
+# Odoo's crm_forecast tour races in stock Odoo 19: the kanban is mounted before its data is
+# loaded, and the tour clicks "New" as soon as the column quick create shows; a click before the
+# data opens the full form instead of the quick create, and the tour waits in vain for the quick
+# create's name (measured on stock crm + hr without this addon: it fails in about one run in ten).
+# pytest runs of crm's tests (scripts/test.sh, scripts/lifecycle.sh) rerun a failure of exactly
+# that step, at most twice (pytest-rerunfailures); any other failure fails the run.
+CRM_TOUR_RERUN_ARGS=(--reruns 2 --only-rerun "Tour crm_forecast → Step complete name")
 
 log() { printf '[%s] %s\n' "$MODULE" "$*" >&2; }
 die() { printf '[%s] ERROR: %s\n' "$MODULE" "$*" >&2; exit 1; }

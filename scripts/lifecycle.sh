@@ -288,38 +288,22 @@ db_name = $DB_UNINSTALL
 http_interface = 127.0.0.1
 http_port = ${LIFE_HTTP_PORT:-8069}
 CONF
-        local result failed
+        local result
         # As scripts/test.sh runs them (same deselection: fails on stock Odoo 19 with hr; same
-        # reruns of the forecast tour's race in stock Odoo)
+        # reruns of the forecast tour's race in stock Odoo, see scripts/env.sh)
         crm_pytest() {
             (cd "$ADDONS_DIR" && PYTHONPATH="$ODOO_SRC" "$ODOO_VENV/bin/python" -m pytest \
                 -p no:cacheprovider -q --rootdir="$ADDONS_DIR" --odoo-config="$conf" \
                 --odoo-database="$DB_UNINSTALL" --odoo-http --odoo-log-level=warn \
-                --reruns 2 --only-rerun "Tour crm_forecast → Step complete name" "$@")
+                "${CRM_TOUR_RERUN_ARGS[@]}" "$@")
         }
         if crm_pytest -k "not test_assign_perf_no_duplicates" "$ODOO_SRC/addons/crm/tests" \
             >"$WORK/crm-tests.log" 2>&1; then
             result=$(grep -E "[0-9]+ passed" "$WORK/crm-tests.log" | tail -1)
             note "Odoo's crm tests after the uninstall: $result"
         else
-            # Browser tours time out on a loaded machine (crm's forecast tour: 10 s per step):
-            # the failed tests run once more, alone; a real failure fails again.
-            failed=$(grep -oE "^FAILED [^ ]+" "$WORK/crm-tests.log" | cut -d' ' -f2 | sort -u)
-            [ -n "$failed" ] || {
-                tail -40 "$WORK/crm-tests.log" >&2
-                fail "Odoo's crm tests fail after the uninstall (log above)"
-            }
-            result=$(grep -E "[0-9]+ passed" "$WORK/crm-tests.log" | tail -1)
-            local nodes=() test_id
-            for test_id in $failed; do
-                nodes+=("$ODOO_SRC/addons/crm/tests/$test_id")
-            done
-            crm_pytest "${nodes[@]}" >"$WORK/crm-tests-rerun.log" 2>&1 || {
-                tail -40 "$WORK/crm-tests-rerun.log" >&2
-                fail "Odoo's crm tests fail after the uninstall, again when rerun: $failed"
-            }
-            note "Odoo's crm tests after the uninstall: $result; passed when rerun alone:" \
-                "$(echo "$failed" | tr '\n' ' ')"
+            tail -40 "$WORK/crm-tests.log" >&2
+            fail "Odoo's crm tests fail after the uninstall (log above)"
         fi
     fi
 

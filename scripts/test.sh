@@ -34,17 +34,9 @@ targets=("$ADDONS_DIR/$MODULE/tests")
 k_expr="not test_assign_perf_no_duplicates"
 [ -z "${PYTEST_K:-}" ] || k_expr="($PYTEST_K) and $k_expr"
 
-# Odoo's crm_forecast tour races in stock Odoo 19: the kanban is mounted before its data is
-# loaded, and the tour clicks "New" as soon as the column quick create shows; a click before the
-# data opens the full form instead of the quick create, and the tour waits in vain for the quick
-# create's name (measured on stock crm + hr without this addon: it fails in about one run in ten).
-# A failure of exactly that step runs the test again, at most twice (pytest-rerunfailures,
-# reported as "rerun"); any other failure, of that tour or of another test, fails the run.
-rerun_args=(--reruns 2 --only-rerun "Tour crm_forecast → Step complete name")
-
 # pytest must see the addon through its link (odoo.addons.crm_sales_process), not the checkout.
 cd "$ADDONS_DIR"
 # shellcheck disable=SC2086
 PYTHONPATH="$ODOO_SRC" "$ODOO_VENV/bin/python" -m pytest -p no:cacheprovider --rootdir="$ADDONS_DIR" \
     --odoo-config="$conf" --odoo-database="$TEST_DB" --odoo-http --odoo-log-level=warn \
-    -k "$k_expr" -rR "${rerun_args[@]}" ${PYTEST_ARGS:-} "${targets[@]}"
+    -k "$k_expr" -rR "${CRM_TOUR_RERUN_ARGS[@]}" ${PYTEST_ARGS:-} "${targets[@]}"
