@@ -1,0 +1,176 @@
+# Copyright 2026 crm_sales_process authors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""The step history, written by the opportunities themselves (one SQL statement per write)."""
+
+from odoo import api, fields, models
+from odoo.tools import SQL
+
+from .tools import (
+    ensure_one_record,
+)
+
+
+class CrmLead(models.Model):
+    _inherit = "crm.lead"
+
+    sales_process_history_ids = fields.One2many(
+        "crm.sales.process.history",
+        "lead_id",
+        string="Step History",
+        readonly=True,
+    )
+
+    @api.readonly
+    def action_view_sales_process_history(self):
+        """The opportunity's stays in the steps of its processes, latest first."""
+        ensure_one_record(self)
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "crm_sales_process.crm_sales_process_history_action"
+        )
+        action["domain"] = [("lead_id", "=", self.id)]
+        return action
+
+    def _get_sales_process_history_leads(self, vals):
+        """Leads whose stays a write of ``vals`` may open or close: those on a process, and
+        all of them when the write takes their process away."""
+        if "sales_process_id" in vals and not vals["sales_process_id"]:
+            return self
+        return self.filtered("sales_process_id")
+
+    def _sales_process_history_update(self, created=False):
+        """Close the stays these leads have left and open those they entered, in SQL.
+
+        One query whatever the number of leads: a stay closes when its lead is on another
+        step or process, or archived; a stay opens for an active lead on a step without an
+        open stay. A lead created archived (e.g. imported lost) gets a closed stay at once.
+        ``created``: the leads were just created, they have no stay to close (imports).
+        """
+        if not self:
+            return
+        self.env["crm.sales.process.step"].flush_model(["process_id", "sequence", "stage_id"])
+        self.env["crm.stage"].flush_model(["is_won"])
+        # all fields: flushing only some would split the lead's pending UPDATE in two
+        self.flush_recordset()
+        self.env["crm.sales.process.history"].flush_model()
+        now = self.env.cr.now()
+        lost = bool(self.env.context.get("crm_sales_process_history_lost"))
+        # The leads are read once (a materialized CTE, used by both parts); their stays are
+        # reached through the lead index, never by scanning the whole history.
+        leads = SQL(
+            """
+            lead AS MATERIALIZED (
+                SELECT id, sales_process_id, sales_process_step_id, active, probability,
+                       user_id, team_id, department_id, expected_revenue
+                  FROM crm_lead
+                 WHERE id = ANY(%(ids)s)
+            )
+            """,
+            ids=list(self.ids),
+        )
+        insert = SQL(
+            """
+            INSERT INTO crm_sales_process_history
+                   (lead_id, step_id, user_id, team_id, department_id,
+                    expected_revenue, probability, date_in, date_out, duration_days,
+                    exit_reason)
+            SELECT lead.id, lead.sales_process_step_id, lead.user_id, lead.team_id,
+                   lead.department_id, lead.expected_revenue, lead.probability, %(now)s,
+                   CASE WHEN lead.active THEN NULL ELSE %(now)s END,
+                   0.0,
+                   CASE WHEN lead.active THEN NULL
+                        WHEN %(lost)s OR lead.probability = 0 THEN 'lost'
+                        ELSE 'archived' END
+              FROM lead
+             WHERE lead.sales_process_step_id IS NOT NULL
+            """,
+            now=now,
+            lost=lost,
+        )
+        # Without JIT: PostgreSQL would compile the statement of a bulk move (its estimated
+        # cost is above jit_above_cost) for a tenth of its run time, to run it once. The
+        # setting is put back right after, in the same round trip.
+        no_jit, jit_back = SQL("SET LOCAL jit = off;"), SQL("; RESET jit")
+        if created:
+            # New leads have no stay yet, unless a write of create() opened it already
+            self.env.cr.execute(
+                SQL(
+                    """
+                    %(no_jit)s
+                    WITH %(leads)s
+                    %(insert)s
+                       AND NOT EXISTS (SELECT 1 FROM crm_sales_process_history stay
+                                        WHERE stay.lead_id = lead.id)
+                    %(jit_back)s
+                    """,
+                    no_jit=no_jit,
+                    jit_back=jit_back,
+                    leads=leads,
+                    insert=insert,
+                )
+            )
+        else:
+            # One statement: the INSERT sees the stays as they were before the UPDATE, hence
+            # the stays it closes (RETURNING) count as closed. The lead ids are repeated on the
+            # stays: PostgreSQL then reads them through the lead index (a bulk move would
+            # otherwise scan every open stay). "known": whether each lead had
+            # stays, and an open one, grouped from its stays (no subquery per lead).
+            self.env.cr.execute(
+                SQL(
+                    """
+                    %(no_jit)s
+                    WITH %(leads)s,
+                    closed AS (
+                        UPDATE crm_sales_process_history stay
+                           SET date_out = %(now)s,
+                               duration_days = EXTRACT(EPOCH FROM %(now)s - stay.date_in)
+                                               / 86400.0,
+                               exit_reason = CASE
+                                   WHEN NOT lead.active THEN
+                                       CASE WHEN %(lost)s OR lead.probability = 0 THEN 'lost'
+                                            ELSE 'archived' END
+                                   WHEN lead.sales_process_id
+                                        IS DISTINCT FROM old_step.process_id
+                                       THEN 'process_change'
+                                   WHEN new_stage.is_won THEN 'won'
+                                   WHEN (new_step.sequence, new_step.id)
+                                        > (old_step.sequence, old_step.id) THEN 'forward'
+                                   ELSE 'backward'
+                               END
+                          FROM lead
+                     LEFT JOIN crm_sales_process_step new_step
+                            ON new_step.id = lead.sales_process_step_id
+                     LEFT JOIN crm_stage new_stage ON new_stage.id = new_step.stage_id,
+                               crm_sales_process_step old_step
+                         WHERE stay.lead_id = lead.id
+                           AND stay.lead_id = ANY(%(ids)s)
+                           AND old_step.id = stay.step_id
+                           AND stay.date_out IS NULL
+                           AND (NOT lead.active
+                                OR lead.sales_process_step_id IS DISTINCT FROM stay.step_id)
+                     RETURNING stay.lead_id
+                    ),
+                    known AS (
+                        SELECT stay.lead_id, bool_or(stay.date_out IS NULL) AS has_open
+                          FROM lead
+                          JOIN crm_sales_process_history stay ON stay.lead_id = lead.id
+                      GROUP BY stay.lead_id
+                    )
+                    %(insert)s
+                       AND (lead.active
+                            OR NOT EXISTS (SELECT 1 FROM known WHERE known.lead_id = lead.id))
+                       AND (lead.id IN (SELECT closed.lead_id FROM closed)
+                            OR NOT EXISTS (SELECT 1 FROM known
+                                            WHERE known.lead_id = lead.id AND known.has_open))
+                    %(jit_back)s
+                    """,
+                    no_jit=no_jit,
+                    jit_back=jit_back,
+                    leads=leads,
+                    ids=list(self.ids),
+                    now=now,
+                    lost=lost,
+                    insert=insert,
+                )
+            )
+        self.env["crm.sales.process.history"].invalidate_model()
+        self.invalidate_recordset(["sales_process_history_ids"])
