@@ -4,6 +4,7 @@ from . import crm_sales_process_kpi
 from . import crm_sales_process_calibration
 from . import crm_sales_process_step
 from . import crm_sales_process_step_activity
+from . import crm_sales_process_exit_criterion
 from . import mail_activity
 from . import crm_sales_process_history
 from . import crm_lead

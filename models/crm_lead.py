@@ -1,6 +1,21 @@
 # Copyright 2026 crm_sales_process authors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from collections import defaultdict
+"""The opportunity on its sales process: always on a step, with the step's percentage.
+
+Two rules live here, each in one place:
+
+* **On a step**: an opportunity following a process is on one of its steps
+  (``_check_sales_process_stage``); a stage that only comes from a default (a kanban column's
+  quick create, the team's first stage) gives way to the first step, a stage given with the
+  values that is no step is refused.
+* **Probability = the step's percentage** (``_compute_probabilities``, the owner): every path
+  goes through the compute (create, move, process change, won, restore, a change of the
+  step's percentage through the ORM dependency), ``_check_sales_process_probability``
+  refuses another value and share-locks the steps, and predictive lead scoring does not
+  score opportunities on a step. The concurrency guard of the step side is
+  ``crm.sales.process.step._lock_against_concurrent_opportunities``.
+"""
+
 from collections.abc import Collection
 
 from odoo import api, fields, models
@@ -9,27 +24,23 @@ from odoo.fields import Domain
 from odoo.orm.domains import DomainAnd, DomainCondition
 from odoo.tools import SQL, float_compare
 
-from .tools import (
-    MODULE,
-    check_field_values,
-    ensure_one_record,
-    format_percentage,
-)
+from .tools import MODULE, check_field_values, ensure_one_record, format_percentage
 
-# Fields whose change can break "probability = step percentage": checked after a write.
-PROBABILITY_SYNC_FIELDS = {"probability", "automated_probability", "active"}
 # Fields whose change can put a lead in a stage that is not a step of its process.
 STAGE_CHECK_FIELDS = {"stage_id", "sales_process_id", "sales_process_step_id"}
 # Fields whose change can open or close a stay in the step history.
 HISTORY_FIELDS = {"stage_id", "sales_process_id", "active"}
 # Context key: write() leaves the step history to its caller (see action_set_lost).
 HISTORY_DEFERRED = "crm_sales_process_history_deferred"
+# Context key: the opportunities being merged (see _merge_opportunity).
+MERGING = "crm_sales_process_merging"
 # Cursor cache key: ids of the steps share-locked in the current transaction.
 LOCKED_STEPS_KEY = "crm_sales_process.locked_step_ids"
 
 
 class CrmLead(models.Model):
     _inherit = "crm.lead"
+
     sales_process_id = fields.Many2one(
         "crm.sales.process",
         index="btree_not_null",
@@ -65,8 +76,9 @@ class CrmLead(models.Model):
         compute="_compute_sales_process_percentage",
         store=True,
     )
+
     # ------------------------------------------------------------
-    # COMPUTE / SEARCH
+    # COMPUTE
     # ------------------------------------------------------------
 
     @api.depends("sales_process_id.step_ids.stage_id", "stage_id")
@@ -78,6 +90,7 @@ class CrmLead(models.Model):
             for step in process.step_ids
         }
         no_step = self.env["crm.sales.process.step"]
+
         groups = self.grouped(
             lambda lead: steps.get((lead.sales_process_id, lead.stage_id), no_step)
         )
@@ -113,20 +126,21 @@ class CrmLead(models.Model):
                 f"{format_percentage(env, step.probability)} %" if step else False
             )
 
-    @api.depends("sales_process_step_id")
+    @api.depends("sales_process_step_id.probability")
     def _compute_probabilities(self):
-        """A lead on a step of its sales process has the step's percentage, always.
+        """An active lead on a step of its process has the step's percentage: the one owner
+        of that rule. Stock leads get predictive lead scoring's estimate as in stock Odoo; a
+        lost (archived) lead keeps its probability until it is restored.
 
-        Predictive lead scoring computes the others as in stock Odoo. A lost (archived) lead
-        keeps its probability, as in stock Odoo, until restored.
+        A change of a step's percentage reaches its leads through the dependency, in one
+        UPDATE per value, without their write() (nothing else of theirs changes).
         """
-        groups = self.grouped("sales_process_step_id")
-        no_step = groups.pop(self.env["crm.sales.process.step"], self.browse())
-        result = super(CrmLead, no_step)._compute_probabilities() if no_step else None
-        for step, leads in groups.items():
-            leads.automated_probability = step.probability
-            leads.filtered("active").probability = step.probability
-        return result
+        step_leads = self.filtered(lambda lead: lead.sales_process_step_id and lead.active)
+        stock_leads = self.filtered(lambda lead: not lead.sales_process_step_id)
+        if stock_leads:
+            super(CrmLead, stock_leads)._compute_probabilities()
+        for step, leads in step_leads.grouped("sales_process_step_id").items():
+            leads.probability = leads.automated_probability = step.probability
 
     def _compute_stage_id(self):
         """A lead following a process stays on a step of it; the others as in stock Odoo."""
@@ -143,9 +157,9 @@ class CrmLead(models.Model):
     def _check_sales_process_stage(self):
         """An opportunity following a process is always on one of its steps.
 
-        Called at the end of create() and write() rather than as @api.constrains: create() first
-        puts new leads whose given stage is no step on the first step, which a constraint
-        (checked inside the ORM's create) would not let it do.
+        Called at the end of create() and write() rather than as @api.constrains: create()
+        first puts new leads whose stage only came from a default on the first step, which a
+        constraint (checked inside the ORM's create) would not let it do.
         """
         # per process and stage, not lead by lead: bulk moves and imports check thousands
         groups = self.grouped("sales_process_id")
@@ -159,7 +173,6 @@ class CrmLead(models.Model):
             ]
             if not off_step:
                 continue
-            lead = off_step[0]
             if not stages:
                 raise ValidationError(
                     self.env._(
@@ -168,17 +181,17 @@ class CrmLead(models.Model):
                         process=process.display_name,
                     )
                 )
-            if lead.stage_id not in stages:
-                raise ValidationError(
-                    self.env._(
-                        "“%(lead)s” follows sales process “%(process)s”: stage “%(stage)s” is "
-                        "not one of its steps. Choose one of: %(steps)s.",
-                        lead=lead.display_name,
-                        process=process.display_name,
-                        stage=lead.stage_id.display_name or self.env._("none"),
-                        steps=", ".join(stages.mapped("display_name")),
-                    )
+            lead = off_step[0]
+            raise ValidationError(
+                self.env._(
+                    "“%(lead)s” follows sales process “%(process)s”: stage “%(stage)s” is "
+                    "not one of its steps. Choose one of: %(steps)s.",
+                    lead=lead.display_name,
+                    process=process.display_name,
+                    stage=lead.stage_id.display_name or self.env._("none"),
+                    steps=", ".join(stages.mapped("display_name")),
                 )
+            )
 
     @api.constrains("sales_process_id", "company_id")
     def _check_sales_process_company(self):
@@ -199,26 +212,44 @@ class CrmLead(models.Model):
                     )
                 )
 
-    def _check_sales_process_probability(self, probability):
-        """An active lead on a step has the step's percentage: another value is refused."""
+    # On the probability only, written or computed (the ORM checks a computed field's
+    # constraints once computed): every move onto a step recomputes it. Not on the stage or
+    # step, computed in chains where the probability would be read half computed.
+    @api.constrains("probability")
+    def _check_sales_process_probability(self):
+        """An active lead on a step has the step's percentage: another value is refused.
+
+        The steps checked are share-locked until commit (see _lock_sales_process_steps): the
+        check reads their percentage, a concurrent change of it must not slip through.
+        """
+        leads = self.filtered(lambda lead: lead.active and lead.sales_process_step_id)
         # once per step: imports give thousands of probabilities at once
-        groups = self.filtered("active").grouped("sales_process_step_id")
-        for step, leads in groups.items():
-            if step and float_compare(probability or 0.0, step.probability, precision_digits=2):
-                lead = leads[:1]
-                raise ValidationError(
-                    self.env._(
-                        "The probability of “%(lead)s” is set by its sales process "
-                        "“%(process)s”: step “%(step)s” gives %(percentage)s %%, not "
-                        "%(probability)s %%. Move the opportunity to another step to change "
-                        "its probability.",
-                        lead=lead.display_name,
-                        process=lead.sales_process_id.display_name,
-                        step=step.name,
-                        percentage=format_percentage(self.env, step.probability),
-                        probability=format_percentage(self.env, probability),
-                    )
+        for step, step_leads in leads.grouped("sales_process_step_id").items():
+            percentage = step.probability
+            off_step = [
+                value
+                for value in set(step_leads.mapped("probability"))
+                if float_compare(value, percentage, precision_digits=2)
+            ]
+            if not off_step:
+                continue
+            lead = step_leads.filtered(lambda lead, value=off_step[0]: lead.probability == value)[
+                :1
+            ]
+            raise ValidationError(
+                self.env._(
+                    "The probability of “%(lead)s” is set by its sales process "
+                    "“%(process)s”: step “%(step)s” gives %(percentage)s %%, not "
+                    "%(probability)s %%. Move the opportunity to another step to change "
+                    "its probability.",
+                    lead=lead.display_name,
+                    process=lead.sales_process_id.display_name,
+                    step=step.name,
+                    percentage=format_percentage(self.env, percentage),
+                    probability=format_percentage(self.env, off_step[0]),
                 )
+            )
+        leads._lock_sales_process_steps()
 
     @api.onchange("sales_process_id")
     def _onchange_sales_process_id(self):
@@ -244,65 +275,41 @@ class CrmLead(models.Model):
     def create(self, vals_list):
         check_field_values(self, vals_list, module=MODULE)
         vals_list = self._prepare_sales_process_create_vals(vals_list)
+        given_stage = [self._is_sales_process_stage_given(vals) for vals in vals_list]
         leads = super().create(vals_list)
         process_leads = leads.filtered("sales_process_id")
         if process_leads:
-            # A stage given with the values (e.g. the kanban column) may be no step of the
-            # process the rules gave: such leads start on the process's first step, in one
-            # write per process. Looked at once per process and stage, not lead by lead.
-            off_step = defaultdict(list)
-            for (process, stage), stage_leads in process_leads.grouped(
-                lambda lead: (lead.sales_process_id, lead.stage_id)
-            ).items():
-                if not stage or stage not in process._get_step_stages():
-                    off_step[process] += stage_leads.ids
-            for process, lead_ids in off_step.items():
-                stages = process._get_step_stages()
-                if not stages:
-                    # refused: the process has no step to put them on
-                    self.browse(lead_ids)._check_sales_process_stage()
-                self.browse(lead_ids).write({"stage_id": stages[:1].id})
-            # a given probability must be the step's: checked once per value given
-            given = defaultdict(list)
-            process_lead_ids = set(process_leads.ids)
-            for lead_id, vals in zip(leads.ids, vals_list, strict=True):
-                if lead_id in process_lead_ids and "probability" in vals:
-                    given[vals["probability"]].append(lead_id)
-            for probability, lead_ids in given.items():
-                self.browse(lead_ids)._check_sales_process_probability(probability)
-            process_leads._sync_sales_process_probability()
-            process_leads._lock_sales_process_steps()
+            defaulted = leads.browse(
+                lead.id for lead, given in zip(leads, given_stage, strict=True) if not given
+            )
+            (process_leads & defaulted)._put_on_first_step()
+            process_leads._check_sales_process_stage()
+            # a probability given (and checked) keeps the ORM from computing the automated
+            # one with it: the owner sets it, to the step's percentage
+            leads.browse(
+                lead.id
+                for lead, vals in zip(leads, vals_list, strict=True)
+                if "probability" in vals and "automated_probability" not in vals
+            ).filtered("sales_process_step_id")._compute_probabilities()
             process_leads._schedule_sales_process_key_activities()
             process_leads._sales_process_history_update(created=True)
         return leads
 
     def write(self, vals):
         check_field_values(self, vals, module=MODULE)
-        vals = self._sales_process_step_to_stage(vals)
+        vals = self._prepare_sales_process_write_vals(vals)
+        # before anything is written: the exit criteria of the steps left, and the step each
+        # opportunity is on (those entering a step get its key activities)
         self._check_sales_process_move(vals)
-        entry_keys = self._get_sales_process_entry_keys(vals)
-        # A move (stage, process, won/lost) sets the probability itself; alone, it must agree.
-        if "probability" in vals and not (STAGE_CHECK_FIELDS | {"active"}) & vals.keys():
-            self._check_sales_process_probability(vals["probability"])
-        process = self.env["crm.sales.process"].browse(vals.get("sales_process_id"))
-        moving = self.env["crm.lead"]
-        if process and "stage_id" not in vals:
-            moving = self.filtered(lambda lead: lead.sales_process_id != process)
-        if moving:
-            result = self._write_sales_process_change(vals, process, moving)
-        else:
-            result = super().write(vals)
+        steps_before = self._get_sales_process_entry_keys(vals)
+        targets = self._get_sales_process_change_targets(vals)
+        result = True
+        for leads, group_vals in self._get_sales_process_write_groups(vals, targets):
+            result = super(CrmLead, leads).write(group_vals) and result
+        self._log_sales_process_change(targets)
         if STAGE_CHECK_FIELDS & vals.keys():
             self._check_sales_process_stage()
-        if PROBABILITY_SYNC_FIELDS & vals.keys():
-            self._sync_sales_process_probability()
-        if STAGE_CHECK_FIELDS & vals.keys():
-            self._lock_sales_process_steps()
-        elif PROBABILITY_SYNC_FIELDS & vals.keys():
-            # A lost or archived lead that stays on its step does not depend on the step's
-            # percentage (it keeps its probability): only active leads need the lock.
-            self.filtered("active")._lock_sales_process_steps()
-        self._schedule_sales_process_entries(entry_keys)
+        self._schedule_sales_process_entries(steps_before)
         if HISTORY_FIELDS & vals.keys() and not self.env.context.get(HISTORY_DEFERRED):
             self._get_sales_process_history_leads(vals)._sales_process_history_update()
         return result
@@ -360,10 +367,41 @@ class CrmLead(models.Model):
         """For a lead following a process the "automated" probability is its step's."""
         ensure_one_record(self)
         if self.sales_process_step_id:
-            self._sync_sales_process_probability()
             return True
         result = super().action_set_automated_probability()
         return True if result is None else result  # XML-RPC cannot carry None
+
+    # ------------------------------------------------------------
+    # MERGE
+    # ------------------------------------------------------------
+
+    def _merge_opportunity(self, user_id=False, team_id=False, auto_unlink=True, max_length=5):
+        """The merged opportunity keeps one process and step: those of the first opportunity
+        (in crm's order of confidence) following a process, even when crm forces the first
+        stage of a team on it (see _merge_data, _prepare_sales_process_write_vals)."""
+        carrier = self._sort_by_confidence_level(reverse=True).filtered("sales_process_step_id")
+        merging = self.with_context(**{MERGING: carrier[:1].stage_id.id})
+        return super(CrmLead, merging)._merge_opportunity(
+            user_id=user_id, team_id=team_id, auto_unlink=auto_unlink, max_length=max_length
+        )
+
+    def _merge_data(self, fnames=None):
+        """The process and step of the first opportunity (in crm's order of confidence) that
+        follows a process."""
+        data = super()._merge_data(fnames=fnames)
+        carrier = self.filtered("sales_process_step_id")[:1]
+        if carrier:
+            data.update(
+                sales_process_id=carrier.sales_process_id.id,
+                stage_id=carrier.stage_id.id,
+            )
+        return data
+
+    def _merge_dependences(self, opportunities):
+        """The step history of the merged opportunities goes to the one kept."""
+        result = super()._merge_dependences(opportunities)
+        self._merge_sales_process_history(opportunities)
+        return result
 
     # ------------------------------------------------------------
     # PIPELINE (kanban columns)
@@ -419,8 +457,60 @@ class CrmLead(models.Model):
         return None
 
     # ------------------------------------------------------------
+    # PREDICTIVE LEAD SCORING: leads on a step are not scored
+    # ------------------------------------------------------------
+
+    def _pls_get_naive_bayes_probabilities(self, batch_mode=False, is_tooltip=False):
+        """Leads on a step of their process get no estimate: their probability is the
+        step's (see _compute_probabilities). So the nightly cron, which writes its estimates
+        in SQL batch after batch (stock leads lost meanwhile included), never touches them,
+        and the form's tooltip shows the step's percentage.
+
+        Same return shape as stock: ``(probabilities by lead id, tooltip data)``.
+        """
+        step_leads = self.filtered("sales_process_step_id")
+        if is_tooltip and step_leads:
+            percentage = step_leads.sales_process_step_id.probability
+            return {self.id: percentage}, {"probability": percentage, "scores": []}
+        stock_leads = self - step_leads
+        if not stock_leads:
+            return {}, {}
+        return super(CrmLead, stock_leads)._pls_get_naive_bayes_probabilities(
+            batch_mode=batch_mode, is_tooltip=is_tooltip
+        )
+
+    # ------------------------------------------------------------
     # HELPERS
     # ------------------------------------------------------------
+
+    def _get_sales_process_write_groups(self, vals, targets):
+        """``[(leads, values)]``: the write split where leads need values of their own.
+
+        ``targets`` ({lead: step}, see _get_sales_process_change_targets): given a new process,
+        each lead goes to its step there. A lead back in the pipeline (restored, unarchived)
+        that stays on its step takes the step's percentage: nothing its percentage depends on
+        changes, so _compute_probabilities would not run (moves recompute it themselves).
+        """
+        if targets:
+            groups = self.grouped(lambda lead: targets.get(lead))
+            return [
+                (leads, dict(vals, stage_id=step.stage_id.id) if step else vals)
+                for step, leads in groups.items()
+            ]
+        if not vals.get("active") or "probability" in vals or STAGE_CHECK_FIELDS & vals.keys():
+            return [(self, vals)]
+        no_step = self.env["crm.sales.process.step"]
+
+        groups = self.grouped(lambda lead: no_step if lead.active else lead.sales_process_step_id)
+        return [
+            (
+                leads,
+                dict(vals, probability=step.probability, automated_probability=step.probability)
+                if step
+                else vals,
+            )
+            for step, leads in groups.items()
+        ]
 
     def _lock_sales_process_steps(self):
         """Share-lock the steps (with their processes) these leads are on until commit.
@@ -429,9 +519,9 @@ class CrmLead(models.Model):
         conflict with a manager changing it at the same time, and both would commit (the lead
         left at the old percentage). The lock makes them conflict: a change of the step (or
         process) committed after this transaction's snapshot, or still running, makes this
-        transaction fail with a serialization error, which Odoo retries with fresh data. A
-        change waiting behind the lock goes on once this transaction commits, and the step's
-        write realigns such leads after its own commit (see crm.sales.process.step).
+        transaction fail with a serialization error, which Odoo retries with fresh data; a
+        change not yet started waits for this transaction, and then sees this lead (see
+        crm.sales.process.step._lock_against_concurrent_opportunities).
 
         A step is locked once per transaction: crm's won, lost and restore actions write a
         lead several times. The steps locked are kept in the cursor's cache, which Odoo
@@ -468,25 +558,23 @@ class CrmLead(models.Model):
             getattr(super(CrmLead, self - process_leads), method)()
         return process_leads
 
-    def _sync_sales_process_probability(self):
-        """Put active leads on a step back to the step's percentage (one write per step)."""
-        groups = self.filtered("active").grouped("sales_process_step_id")
-        groups.pop(self.env["crm.sales.process.step"], None)
-        for step, leads in groups.items():
-            percentage = step.probability
-            # the group's values compared at once (exactly equal in nearly all cases), lead by
-            # lead only when one differs
-            values = set(leads.mapped("probability")) | set(leads.mapped("automated_probability"))
-            if values == {percentage}:
-                continue
-            off_step = leads.filtered(
-                lambda lead, percentage=percentage: float_compare(
-                    lead.probability, percentage, precision_digits=2
-                )
-                or float_compare(lead.automated_probability, percentage, precision_digits=2)
-            )
-            if off_step:
-                off_step.write({"probability": percentage, "automated_probability": percentage})
+    @api.model
+    def _is_sales_process_stage_given(self, vals):
+        """Whether the values choose the stage (an import, a script, the form), rather than
+        a default does: the context's default stage (the kanban column of a quick create),
+        or the team's first stage when none is given."""
+        if not vals.get("stage_id"):
+            return False
+        return vals["stage_id"] != self.env.context.get("default_stage_id")
+
+    def _put_on_first_step(self):
+        """Leads whose stage is no step of their process go to its first step (one write per
+        process); a process without steps is refused by _check_sales_process_stage."""
+        for process, leads in self.grouped("sales_process_id").items():
+            stages = process._get_step_stages()
+            off_step = leads.filtered(lambda lead, stages=stages: lead.stage_id not in stages)
+            if off_step and stages:
+                off_step.write({"stage_id": stages[:1].id})
 
     @api.model
     def _prepare_sales_process_create_vals(self, vals_list):
@@ -521,30 +609,6 @@ class CrmLead(models.Model):
         return result
 
     @api.model
-    def _recompute_sales_process_percentage(self):
-        """Recompute the stored step percentage of every opportunity, lost ones included.
-
-        Run on upgrade to 19.0.1.0.1: earlier versions stored the text of an empty step
-        ("crm.sales.process.step()") on opportunities without a process, shown as a badge on
-        their pipeline cards.
-        """
-        self.flush_model(["sales_process_step_id", "sales_process_percentage"])
-        self.env.cr.execute(
-            SQL(
-                """
-                UPDATE crm_lead SET sales_process_percentage = NULL
-                 WHERE sales_process_step_id IS NULL AND sales_process_percentage IS NOT NULL
-                """
-            )
-        )
-        self.invalidate_model(["sales_process_percentage"])
-        leads = self.with_context(active_test=False).search(
-            [("sales_process_step_id", "!=", False)]
-        )
-        self.env.add_to_compute(self._fields["sales_process_percentage"], leads)
-        self.flush_model(["sales_process_percentage"])
-
-    @api.model
     def _sales_process_step_to_stage(self, vals):
         """Choosing a step (the form's step path) means going to its stage."""
         if "sales_process_step_id" not in vals:
@@ -555,77 +619,12 @@ class CrmLead(models.Model):
             vals["stage_id"] = step.stage_id.id
         return vals
 
-    # ------------------------------------------------------------
-    # PREDICTIVE LEAD SCORING: leads on a step keep the step's percentage
-    # ------------------------------------------------------------
-
-    def _pls_get_naive_bayes_probabilities(self, batch_mode=False, is_tooltip=False):
-        """Leads on a step of their process get the step's percentage, not a PLS estimate.
-
-        Same return shape as stock: ``(probabilities by lead id, tooltip data)``. Covers the
-        compute, the cron (which writes the result in SQL) and the form's tooltip.
-        """
-        process_leads = self.filtered("sales_process_step_id")
-        if not process_leads:
-            return super()._pls_get_naive_bayes_probabilities(
-                batch_mode=batch_mode, is_tooltip=is_tooltip
-            )
-        if batch_mode:
-            process_leads = process_leads.filtered(
-                lambda lead: lead.active and lead.won_status == "pending"
-            )
-        other_leads = self - process_leads
-        probabilities, tooltip_data = {}, {}
-        if other_leads and not is_tooltip:
-            result = super(CrmLead, other_leads)._pls_get_naive_bayes_probabilities(
-                batch_mode=batch_mode
-            )
-            # stock returns a bare dict when it has nothing to compute
-            probabilities, tooltip_data = result if isinstance(result, tuple) else (result, {})
-        probabilities.update(
-            {lead.id: lead.sales_process_step_id.probability for lead in process_leads}
-        )
-        if is_tooltip:
-            tooltip_data = {"probability": self.sales_process_step_id.probability, "scores": []}
-        return probabilities, tooltip_data
-
-    def _update_automated_probabilities(self):
-        """The cron writes PLS results in SQL: realign leads on a step afterwards.
-
-        Nothing to do normally (the PLS hook already gives them the step's percentage); this
-        also repairs probabilities written by any other SQL.
-        """
-        result = super()._update_automated_probabilities()
-        self.env["crm.lead"].flush_model(["probability", "automated_probability", "active"])
-        self.env.cr.execute(
-            SQL(
-                """
-                SELECT lead.id
-                  FROM crm_lead lead
-                  JOIN crm_sales_process_step step ON step.id = lead.sales_process_step_id
-                 WHERE lead.active
-                   AND (lead.probability IS DISTINCT FROM step.probability
-                        OR lead.automated_probability IS DISTINCT FROM step.probability)
-                """
-            )
-        )
-        lead_ids = [row[0] for row in self.env.cr.fetchall()]
-        if lead_ids:
-            self.env["crm.lead"].browse(lead_ids)._sync_sales_process_probability()
-        # The cron commits batch by batch the leads it read at its start: one lost meanwhile
-        # (probability and automated probability 0) gets the estimate back. Lost stays 0.
-        self.env.cr.execute(
-            SQL(
-                """
-                UPDATE crm_lead
-                   SET probability = 0, automated_probability = 0
-                 WHERE sales_process_id IS NOT NULL
-                   AND NOT active
-                   AND won_status = 'lost'
-                   AND (probability != 0 OR automated_probability != 0)
-                """
-            )
-        )
-        if self.env.cr.rowcount:
-            self.env["crm.lead"].invalidate_model(["probability", "automated_probability"])
-        return result
+    def _prepare_sales_process_write_vals(self, vals):
+        """Values for write(): a chosen step means its stage; a merge keeps the step of the
+        opportunity whose process the merged one keeps, whatever stage crm chose for the
+        team (see _merge_opportunity)."""
+        vals = self._sales_process_step_to_stage(vals)
+        merge_stage_id = self.env.context.get(MERGING)
+        if merge_stage_id and "stage_id" in vals and vals.get("sales_process_id"):
+            vals = dict(vals, stage_id=merge_stage_id)
+        return vals

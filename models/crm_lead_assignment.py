@@ -76,35 +76,40 @@ class CrmLead(models.Model):
         for lead in new_leads:
             lead.sales_process_id = processes.get(lead, False)
 
-    def _write_sales_process_change(self, vals, process, moving):
-        """Write ``vals`` giving ``moving`` leads ``process``: each goes to the step with the
-        nearest percentage (ties: the earlier step), with a note in its chatter."""
-        targets = {}
-        for lead in moving:
-            current = (
+    def _get_sales_process_change_targets(self, vals):
+        """{lead: step} for the leads a write of ``vals`` gives another process without a
+        stage: each goes to the step with the nearest percentage (ties: the earlier step)."""
+        process = self.env["crm.sales.process"].browse(vals.get("sales_process_id"))
+        if not process or "stage_id" in vals:
+            return {}
+        return {
+            lead: process._get_nearest_step(
                 lead.sales_process_step_id.probability
                 if lead.sales_process_step_id
                 else lead.probability
             )
-            targets[lead] = process._get_nearest_step(current)
-        groups = self.grouped(lambda lead: targets[lead].stage_id.id if lead in targets else None)
-        result = True
-        for stage_id, leads in groups.items():
-            group_vals = dict(vals, stage_id=stage_id) if stage_id else vals
-            result = super(CrmLead, leads).write(group_vals) and result
+            for lead in self
+            if lead.sales_process_id != process
+        }
+
+    @api.model
+    def _log_sales_process_change(self, targets):
+        """A note in the chatter of each lead given another process (``targets``: see
+        _get_sales_process_change_targets)."""
+        if not targets:
+            return
         bodies = {
             lead.id: Markup("<p>%s</p>")
             % self.env._(
                 "Sales process changed to “%(process)s”: moved to step “%(step)s” "
                 "(%(percentage)s %%), the step with the nearest percentage.",
-                process=process.display_name,
+                process=step.process_id.display_name,
                 step=step.name,
                 percentage=format_percentage(self.env, step.probability),
             )
             for lead, step in targets.items()
         }
-        moving._message_log_batch(bodies=bodies)
-        return result
+        self.browse(lead.id for lead in targets)._message_log_batch(bodies=bodies)
 
     def convert_opportunity(self, partner, user_ids=False, team_id=False):
         """Leads keep their process when converted; those without get one by the rules.

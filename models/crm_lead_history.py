@@ -174,3 +174,20 @@ class CrmLead(models.Model):
             )
         self.env["crm.sales.process.history"].invalidate_model()
         self.invalidate_recordset(["sales_process_history_ids"])
+
+    def _merge_sales_process_history(self, opportunities):
+        """The stays of ``opportunities``, merged into this one (and deleted by crm), become
+        this opportunity's: the KPIs keep the steps they went through. Their open stays end
+        as "merged"."""
+        self.ensure_one()
+        stays = (
+            self.env["crm.sales.process.history"]
+            .sudo()
+            .search([("lead_id", "in", opportunities.ids)])
+        )
+        if not stays:
+            return
+        stays.filtered(lambda stay: not stay.date_out).write(
+            {"date_out": self.env.cr.now(), "exit_reason": "merged"}
+        )
+        stays.write({"lead_id": self.id})

@@ -149,7 +149,7 @@ class CrmLead(models.Model):
         return True
 
     def _check_sales_process_move(self, vals):
-        """Refuse, before anything is written, forward moves that leave a step with open exit
+        """Refuse, before anything is written, forward moves that leave a step with unmet exit
         criteria or skip steps of a process enforcing the step order.
 
         Forward = to a later step of the same process, won included. Backward moves, lost and
@@ -167,31 +167,22 @@ class CrmLead(models.Model):
         ):
             return
         moves = self._get_sales_process_forward_moves(vals)
-        # what may refuse a move depends on the steps it leaves and skips: looked at once per
-        # process, step and target, then lead by lead only where a criterion applies
-        checked = {}
-        for key in set(moves.values()):
-            steps, current, target = key
-            checked[key] = (steps[0].process_id.enforce_step_order and target > current + 1) or any(
-                step.require_activities_done or step._get_required_fields()
-                for step in steps[current:target]
-            )
-        moves = {lead: key for lead, key in moves.items() if checked[key]}
-        if not moves:
-            return
-        check_activities = self.browse(
-            [
-                lead.id
-                for lead, (steps, current, target) in moves.items()
-                if any(steps[current:target].mapped("require_activities_done"))
-            ]
-        )
-        open_activities = check_activities._get_key_activities(open_only=True)
+        unmet = self._get_unmet_exit_criteria(moves, vals)
         errors = []
         for lead, (steps, current, target) in moves.items():
-            reasons = lead._get_sales_process_move_problems(
-                steps, current, target, vals, open_activities
-            )
+            reasons = []
+            if lead.sales_process_id.enforce_step_order and target > current + 1:
+                reasons.append(
+                    self.env._(
+                        "its sales process goes one step at a time, next is “%(step)s”",
+                        step=steps[current + 1].name,
+                    )
+                )
+            Criterion = self.env["crm.sales.process.exit.criterion"]
+            reasons += [
+                Criterion._describe_unmet(kind, labels)
+                for kind, labels in unmet.get(lead, {}).items()
+            ]
             if reasons:
                 errors.append(
                     self.env._(
@@ -203,21 +194,52 @@ class CrmLead(models.Model):
                         reasons="; ".join(reasons),
                     )
                 )
-        if not errors:
-            return
+        if errors:
+            raise UserError(self._get_refused_moves_message(errors))
+
+    def _get_unmet_exit_criteria(self, moves, vals):
+        """{lead: {kind: [labels]}}: the exit criteria each forward move in ``moves`` (see
+        _get_sales_process_forward_moves) does not meet, of the step it leaves and of the steps
+        it skips, kinds in their selection order. Evaluated per step, for all its leads."""
+        leads_by_step = {}
+        for lead, (steps, current, target) in moves.items():
+            for step in steps[current:target]:
+                leads_by_step.setdefault(step, []).append(lead.id)
+        kinds = [
+            kind
+            for kind, _label in self.env["crm.sales.process.exit.criterion"]
+            ._fields["criterion_type"]
+            .selection
+        ]
+        unmet = {}
+        for step, lead_ids in leads_by_step.items():
+            if not step.exit_criterion_ids:
+                continue
+            items = step.exit_criterion_ids._evaluate(self.browse(lead_ids), vals)
+            for lead, lead_items in items.items():
+                for kind, label, met in lead_items:
+                    labels = unmet.setdefault(lead, dict.fromkeys(kinds, [])).get(kind, [])
+                    if not met and label not in labels:
+                        unmet[lead][kind] = [*labels, label]
+        return {
+            lead: {kind: labels for kind, labels in by_kind.items() if labels}
+            for lead, by_kind in unmet.items()
+        }
+
+    def _get_refused_moves_message(self, errors):
+        """The error of refused forward moves: the one, or the batch's (at most
+        MOVE_ERROR_LIMIT named)."""
         if len(self) == 1:
-            raise UserError(errors[0])
+            return errors[0]
         lines = errors[:MOVE_ERROR_LIMIT]
         if len(errors) > MOVE_ERROR_LIMIT:
             lines.append(self.env._("… and %(count)s more.", count=len(errors) - MOVE_ERROR_LIMIT))
-        raise UserError(
-            self.env._(
-                "Nothing was moved: %(count)s of %(total)s opportunities do not meet the exit "
-                "criteria of their step.\n%(lines)s",
-                count=len(errors),
-                total=len(self),
-                lines="\n".join(lines),
-            )
+        return self.env._(
+            "Nothing was moved: %(count)s of %(total)s opportunities do not meet the exit "
+            "criteria of their step.\n%(lines)s",
+            count=len(errors),
+            total=len(self),
+            lines="\n".join(lines),
         )
 
     def _get_sales_process_forward_moves(self, vals):
@@ -249,39 +271,6 @@ class CrmLead(models.Model):
                 moves[lead] = (steps, current, target)
         return moves
 
-    def _get_sales_process_move_problems(self, steps, current, target, vals, open_activities):
-        """What keeps the lead from moving from ``steps[current]`` to ``steps[target]``."""
-        self.ensure_one()
-        problems = []
-        if self.sales_process_id.enforce_step_order and target > current + 1:
-            problems.append(
-                self.env._(
-                    "its sales process goes one step at a time, next is “%(step)s”",
-                    step=steps[current + 1].name,
-                )
-            )
-        missing_fields, open_summaries = [], []
-        for step in steps[current:target]:
-            for name, label in step._get_required_fields().items():
-                if label not in missing_fields and not self._is_field_set(name, vals):
-                    missing_fields.append(label)
-            if step.require_activities_done:
-                open_summaries += [
-                    template.summary
-                    for template in step.key_activity_ids
-                    if (self.id, template.id) in open_activities
-                ]
-        if missing_fields:
-            problems.append(self.env._("fill in %(fields)s", fields=", ".join(missing_fields)))
-        if open_summaries:
-            problems.append(
-                self.env._(
-                    "finish the key activities %(activities)s",
-                    activities=", ".join(f"“{summary}”" for summary in open_summaries),
-                )
-            )
-        return problems
-
     def _is_field_set(self, name, vals):
         """Whether field ``name`` of the lead is filled in, ``vals`` being about to be written.
 
@@ -297,38 +286,31 @@ class CrmLead(models.Model):
 
     def _get_sales_process_checklist_data(self):
         """{lead: (key activity states, exit criteria)} of the current steps, from prefetched
-        data: the required fields are read for all leads at once and the key activities in one
-        query, so a pipeline of many cards costs no query per card.
+        data: the criteria are evaluated per step for all its leads and the key activities
+        read in one query, so a pipeline of many cards costs no query per card.
 
         States are (key activity, its latest mail.activity or None); criteria (label, met).
         """
         activities = self._get_key_activities()
         result = {}
-        for lead in self:
-            step = lead.sales_process_step_id
-            states = [
-                (template, activities.get((lead._origin.id, template.id)))
-                for template in step.key_activity_ids
-            ]
-            # as superuser: only whether the field is filled in shows, whoever may read it
-            criteria = [
-                (label, bool(lead.sudo()[name]))
-                for name, label in step._get_required_fields().items()
-            ]
-            if step.require_activities_done:
-                criteria += [
-                    (template.summary, not (activity and activity.active))
-                    for template, activity in states
+        for step, leads in self.grouped("sales_process_step_id").items():
+            criteria = step.exit_criterion_ids._evaluate(leads)
+            for lead in leads:
+                states = [
+                    (template, activities.get((lead._origin.id, template.id)))
+                    for template in step.key_activity_ids
                 ]
-            result[lead] = (states, criteria)
+                result[lead] = (states, [(label, met) for _kind, label, met in criteria[lead]])
         return result
 
-    def _get_key_activities(self, open_only=False):
+    def _get_key_activities(self, open_only=False, templates=None):
         """{(lead id, key activity id): mail.activity} in one query: the latest activity each
-        key activity scheduled on these leads, done (archived) ones included unless
-        ``open_only``. As superuser: only the state is shown, whoever the activity is for."""
+        key activity (``templates``, those of the leads' steps by default) scheduled on these
+        leads, done (archived) ones included unless ``open_only``. As superuser: only the
+        state is shown, whoever the activity is for."""
         lead_ids = [lead_id for lead_id in self._origin.ids if lead_id]
-        templates = self.sales_process_step_id.key_activity_ids
+        if templates is None:
+            templates = self.sales_process_step_id.key_activity_ids
         if not lead_ids or not templates:
             return {}
         activities = (

@@ -11,6 +11,7 @@ EXIT_REASONS = [
     ("lost", "Lost"),
     ("process_change", "Process Changed"),
     ("archived", "Archived"),
+    ("merged", "Merged"),
 ]
 
 

@@ -1,22 +1,11 @@
 # Copyright 2026 crm_sales_process authors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-import logging
-import random
-import time
-
-from odoo import SUPERUSER_ID, api, fields, models
-from odoo.exceptions import UserError, ValidationError
-from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
+from odoo import Command, api, fields, models
+from odoo.exceptions import ConcurrencyError, UserError, ValidationError
 from odoo.tools import SQL
 from odoo.tools.misc import get_lang
 
 from .tools import MAX_DAYS, check_field_values, format_percentage, user_initials
-
-_logger = logging.getLogger(__name__)
-
-# Tries of the realignment run after a percentage change commits (see
-# _realign_opportunities_after_commit).
-REALIGN_TRIES = 5
 
 
 class CrmSalesProcessStep(models.Model):
@@ -74,23 +63,29 @@ class CrmSalesProcessStep(models.Model):
         copy=True,
         help="Scheduled on every opportunity entering the step.",
     )
-    # ir.model.fields rows are deleted when the module defining a field is uninstalled; the
-    # relation table's foreign key (ON DELETE CASCADE) then drops the field from the criteria.
+    exit_criterion_ids = fields.One2many(
+        "crm.sales.process.exit.criterion",
+        "step_id",
+        string="Exit Criteria",
+        copy=True,
+        help="What an opportunity must meet before it moves forward from this step (to a "
+        "later step or won).",
+    )
+    # The exit criteria of the first kinds, as fields (the form shows the criteria)
     required_field_ids = fields.Many2many(
         "ir.model.fields",
-        "crm_sales_process_step_required_field_rel",
-        "step_id",
-        "field_id",
         string="Required Fields",
-        domain="[('model', '=', 'crm.lead'), ('store', '=', True), "
-        "('ttype', 'not in', ('binary', 'json', 'properties'))]",
+        compute="_compute_required_field_ids",
+        inverse="_inverse_required_field_ids",
         help="Fields an opportunity must have filled in before it moves forward from this "
-        "step (to a later step or won).",
+        "step (to a later step or won): its exit criteria of type Field Filled In.",
     )
     require_activities_done = fields.Boolean(
         string="Key Activities Done to Leave",
+        compute="_compute_require_activities_done",
+        inverse="_inverse_require_activities_done",
         help="An opportunity moves forward from this step only once the key activities "
-        "scheduled here are done.",
+        "scheduled here are done: an exit criterion of type Key Activities Done.",
     )
     stall_days = fields.Integer(
         string="Stalled After (days)",
@@ -100,10 +95,11 @@ class CrmSalesProcessStep(models.Model):
     )
     # Stored: the pipeline cards of steps without criteria skip the checklist without a query
     exit_criteria_count = fields.Integer(
-        string="Exit Criteria",
+        string="Checklist Items",
         compute="_compute_exit_criteria_count",
         store=True,
-        help="Required fields, plus the key activities when they must be done to leave.",
+        help="Items of the checklist the exit criteria give: one per criterion, one per key "
+        "activity for Key Activities Done.",
     )
     # Calibration: what the closed opportunities of the calibration window say
     observed_probability = fields.Float(
@@ -138,12 +134,51 @@ class CrmSalesProcessStep(models.Model):
             for step in steps:
                 step.number = numbers.get(step, 0)
 
-    @api.depends("required_field_ids", "require_activities_done", "key_activity_ids")
+    @api.depends("exit_criterion_ids.field_id")
+    def _compute_required_field_ids(self):
+        for step in self:
+            criteria = step.exit_criterion_ids.filtered(
+                lambda criterion: criterion.criterion_type == "field"
+            )
+            step.required_field_ids = criteria.field_id
+
+    def _inverse_required_field_ids(self):
+        for step in self:
+            # field definitions as superuser: only administrators may read them
+            wanted = step.required_field_ids.sudo().filtered(
+                lambda field: field.model == "crm.lead"
+            )
+            criteria = step.exit_criterion_ids.filtered(
+                lambda criterion: criterion.criterion_type == "field"
+            )
+            kept = criteria.filtered(lambda criterion, wanted=wanted: criterion.field_id in wanted)
+            (criteria - kept).unlink()
+            step.exit_criterion_ids = [
+                Command.create({"criterion_type": "field", "field_name": field.name})
+                for field in wanted - kept.field_id
+            ]
+
+    @api.depends("exit_criterion_ids.criterion_type")
+    def _compute_require_activities_done(self):
+        for step in self:
+            step.require_activities_done = "activities" in step.exit_criterion_ids.mapped(
+                "criterion_type"
+            )
+
+    def _inverse_require_activities_done(self):
+        for step in self:
+            criteria = step.exit_criterion_ids.filtered(
+                lambda criterion: criterion.criterion_type == "activities"
+            )
+            if step.require_activities_done and not criteria:
+                step.exit_criterion_ids = [Command.create({"criterion_type": "activities"})]
+            elif not step.require_activities_done:
+                criteria.unlink()
+
+    @api.depends("exit_criterion_ids", "key_activity_ids")
     def _compute_exit_criteria_count(self):
         for step in self:
-            step.exit_criteria_count = len(step._read_required_fields()) + (
-                len(step.key_activity_ids) if step.require_activities_done else 0
-            )
+            step.exit_criteria_count = step.exit_criterion_ids._count_items()
 
     @api.depends_context("uid", "company", "allowed_company_ids")
     @api.depends("probability", "process_id")
@@ -262,6 +297,10 @@ class CrmSalesProcessStep(models.Model):
             lambda step: ("stage_id" in vals and step.stage_id.id != vals["stage_id"])
             or ("process_id" in vals and step.process_id.id != vals["process_id"])
         )
+        if "probability" in vals:
+            # the ORM recomputes the probability of the steps' opportunities (see
+            # crm.lead._compute_probabilities): it must see all of them
+            self._lock_against_concurrent_opportunities()
         moved._check_no_opportunities(
             self.env._(
                 "The stage of step “%(step)s” in sales process “%(process)s” cannot be "
@@ -280,9 +319,6 @@ class CrmSalesProcessStep(models.Model):
         result = super().write(vals)
         if "process_id" in vals:
             Process._check_default_process_companies(before, companies | self.process_id.company_id)
-        if "probability" in vals:
-            self._update_opportunity_probabilities()
-            self._realign_opportunities_after_commit()
         return result
 
     @api.ondelete(at_uninstall=False)
@@ -321,6 +357,7 @@ class CrmSalesProcessStep(models.Model):
         the first step that opportunities, archived ones included, are on."""
         if not self:
             return
+        self._lock_against_concurrent_opportunities()
         counts = (
             self.env["crm.lead"]
             .sudo()
@@ -330,11 +367,6 @@ class CrmSalesProcessStep(models.Model):
             )
         )
         for step, count in counts:
-            raise UserError(
-                message % {"step": step.name, "process": step.process_id.name, "count": count}
-            )
-        for step_id, count in self._lock_and_count_committed_opportunities().items():
-            step = self.browse(step_id)
             raise UserError(
                 message % {"step": step.name, "process": step.process_id.name, "count": count}
             )
@@ -364,21 +396,23 @@ class CrmSalesProcessStep(models.Model):
             ._read_group([("step_id", "in", self.ids)], ["step_id"], ["lead_id:count_distinct"])
         )
 
-    def _lock_and_count_committed_opportunities(self):
-        """Lock these steps against new opportunities; {step id: count} of the opportunities
-        on them that this transaction's snapshot does not show.
+    def _lock_against_concurrent_opportunities(self):
+        """Lock these steps against opportunities joining them until this transaction ends,
+        and make sure it sees every opportunity on them, as committed.
 
-        Concurrency: an opportunity put on a step holds a share lock on it until its commit
-        (see crm.lead._lock_sales_process_steps). The update lock taken here waits for those,
-        and once granted no other opportunity can join the steps before this transaction ends;
-        but one that joined after this transaction's snapshot is invisible to it. A new
-        transaction lists the opportunities on the steps as committed; locking them here then
-        fails with a serialization error for those moved there meanwhile (Odoo retries, and
-        the retry sees them), skips those created meanwhile (counted), and keeps those this
-        transaction itself moved away.
+        Concurrency, the step side of "an opportunity on a step has the step's percentage"
+        (the opportunity side is crm.lead._lock_sales_process_steps): an opportunity put on a
+        step share-locks it until its transaction commits; the update lock taken here waits
+        for those transactions, and once granted no opportunity joins the steps until this
+        one ends. But under PostgreSQL's repeatable read, this transaction's snapshot may be
+        older than such a commit: it would not see that opportunity, so neither realign it to
+        a new percentage nor count it before a deletion. The opportunities on the steps are
+        read again in a new transaction: one changed since this snapshot makes the lock below
+        fail with a serialization error, one created since raises a concurrency error; Odoo
+        retries either with a fresh snapshot.
         """
-        if self.env.cr.readonly:
-            return {}
+        if not self or self.env.cr.readonly:
+            return
         self.env.cr.execute(
             SQL(
                 "SELECT id FROM crm_sales_process_step WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
@@ -387,28 +421,23 @@ class CrmSalesProcessStep(models.Model):
         )
         with self.env.registry.cursor() as cr:
             cr.execute(
-                SQL(
-                    "SELECT id, sales_process_step_id FROM crm_lead "
-                    "WHERE sales_process_step_id = ANY(%s)",
-                    list(self.ids),
-                )
+                SQL("SELECT id FROM crm_lead WHERE sales_process_step_id = ANY(%s)", list(self.ids))
             )
-            committed = dict(cr.fetchall())
+            committed = [row[0] for row in cr.fetchall()]
         if not committed:
-            return {}
+            return
         self.env["crm.lead"].flush_model(["sales_process_step_id"])
         self.env.cr.execute(
             SQL(
-                "SELECT id FROM crm_lead WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
-                list(committed),
+                "SELECT id FROM crm_lead WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE",
+                committed,
             )
         )
-        visible = {row[0] for row in self.env.cr.fetchall()}
-        counts = {}
-        for lead_id, step_id in committed.items():
-            if lead_id not in visible:
-                counts[step_id] = counts.get(step_id, 0) + 1
-        return counts
+        if self.env.cr.rowcount < len(committed):
+            raise ConcurrencyError(
+                f"Opportunities joined sales process steps {self.ids} after this transaction "
+                "began: retried with a fresh snapshot."
+            )
 
     def _get_missing_stage_message(self, process):
         return self.env._(
@@ -416,110 +445,7 @@ class CrmSalesProcessStep(models.Model):
             process=process.exists().name or self.env._("New"),
         )
 
-    def _get_required_fields(self):
-        """{field name: label} of the required fields that crm.lead still has.
-
-        A criterion whose field vanished from the model (its module being uninstalled, the
-        registry not reloaded yet) is ignored rather than breaking every move. As superuser:
-        salespeople may not read field definitions, only their labels are returned.
-        """
-        self.ensure_one()
-        # the stored count says when there is nothing to read (most steps: moves and wins
-        # then read no field definitions)
-        if not self.exit_criteria_count:
-            return {}
-        return self._read_required_fields()
-
-    def _read_required_fields(self):
-        """_get_required_fields, always read."""
-        self.ensure_one()
-        Lead = self.env["crm.lead"]
-        return {
-            field.name: field.field_description
-            for field in self.sudo().required_field_ids
-            if field.model == "crm.lead" and field.name in Lead._fields
-        }
-
     def _get_probability_label(self, lang=None):
         """The percentage as reports show it: "25 %", "12.50 %" (in the user's number format)."""
         self.ensure_one()
         return f"{format_percentage(self.env, self.probability, lang)} %"
-
-    def _realign_opportunities_after_commit(self):
-        """Once this transaction commits, realign the steps' open opportunities again, in a
-        new transaction.
-
-        Concurrency: an opportunity put on the step by a transaction that committed after
-        this one took its snapshot, but before it changed the step, is invisible here and
-        kept the old percentage (its share lock on the step did not conflict with the change:
-        PostgreSQL only fails transactions on concurrent updates, not on concurrent locks).
-        A new transaction sees it. Retried on serialization failures; if it still fails, the
-        daily predictive-scoring cron realigns such opportunities (see
-        crm.lead._update_automated_probabilities).
-        """
-        if not self:
-            return
-        step_ids = tuple(self.ids)
-        registry = self.env.registry
-
-        @self.env.cr.postcommit.add
-        def realign():
-            for attempt in range(1, REALIGN_TRIES + 1):
-                try:
-                    with registry.cursor() as cr:
-                        env = api.Environment(cr, SUPERUSER_ID, {})
-                        env[self._name].browse(step_ids).exists()._realign_opportunities()
-                    return
-                except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
-                    time.sleep(random.uniform(0.0, 0.1 * 2**attempt))
-            _logger.warning(
-                "Sales process steps %s: opportunities not realigned with the new "
-                "percentage after %s tries; the predictive scoring cron will do it.",
-                step_ids,
-                REALIGN_TRIES,
-            )
-
-    def _realign_opportunities(self):
-        """Open opportunities on these steps whose probability is not the step's get it."""
-        if not self:
-            return
-        Lead = self.env["crm.lead"].with_context(active_test=False)
-        Lead.flush_model(["probability", "sales_process_step_id", "active", "won_status"])
-        self.flush_recordset(["probability"])
-        self.env.cr.execute(
-            SQL(
-                """
-                SELECT lead.id
-                  FROM crm_lead lead
-                  JOIN crm_sales_process_step step ON step.id = lead.sales_process_step_id
-                 WHERE step.id = ANY(%s)
-                   AND lead.active
-                   AND lead.won_status = 'pending'
-                   AND (lead.probability IS DISTINCT FROM step.probability
-                        OR lead.automated_probability IS DISTINCT FROM step.probability)
-                """,
-                list(self.ids),
-            )
-        )
-        lead_ids = [row[0] for row in self.env.cr.fetchall()]
-        Lead.browse(lead_ids)._sync_sales_process_probability()
-
-    def _update_opportunity_probabilities(self):
-        """Open (active, not won) opportunities on the steps get their new percentage.
-
-        One write per step; won opportunities keep 100 %, lost ones keep 0 %. As superuser: the
-        percentage is derived data, to realign also in companies not selected right now.
-        """
-        leads_by_step = (
-            self.env["crm.lead"]
-            .sudo()
-            ._read_group(
-                [("sales_process_step_id", "in", self.ids), ("won_status", "=", "pending")],
-                ["sales_process_step_id"],
-                ["id:recordset"],
-            )
-        )
-        for step, leads in leads_by_step:
-            leads.write(
-                {"probability": step.probability, "automated_probability": step.probability}
-            )

@@ -11,8 +11,10 @@
 The tests build their own stages and processes so that they do not depend on demo data.
 """
 
+import importlib.util
 import subprocess
 import tempfile
+from pathlib import Path
 
 from odoo.fields import Command
 from odoo.tests import new_test_user
@@ -31,6 +33,15 @@ def run_poppler(tool, pdf, *args):
             capture_output=True,
             text=True,
         ).stdout
+
+
+def load_migration(version, name):
+    """The module of a migration script of the addon (migrations/<version>/<name>.py)."""
+    path = Path(__file__).resolve().parent.parent / "migrations" / version / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"crm_sales_process_migration_{version}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 class SalesProcessBaseCommon(BaseCommon):

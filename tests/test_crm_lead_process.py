@@ -6,7 +6,7 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.fields import Command
 from odoo.tests import Form, HttpCase, tagged
 
-from .common import SalesProcessLeadCommon
+from .common import SalesProcessLeadCommon, load_migration
 
 
 @tagged("post_install", "-at_install")
@@ -96,12 +96,33 @@ class TestLeadProcessRules(SalesProcessLeadCommon):
         self.assertEqual(lead.sales_process_id, self.process_user)
 
     def test_create_on_first_step(self):
-        """A given stage that is no step of the process gives way to the first step."""
-        lead = self._create_lead(self.user_anna, stage_id=self.stage_outside.id)
+        """A stage that only comes from a default (the kanban column of a quick create, the
+        team's first stage) gives way to the process's first step."""
+        lead = self._create_lead(self.user_anna)
         self.assertEqual(lead.stage_id, self.stage_lead_in)
-        self.assertEqual(
-            lead.sales_process_step_id, self._step(self.process_user, self.stage_lead_in)
+        quick = (
+            self.env["crm.lead"]
+            .with_context(default_stage_id=self.stage_outside.id)
+            .create({"name": "Quick", "type": "opportunity", "user_id": self.user_anna.id})
         )
+        self.assertEqual(quick.stage_id, self.stage_lead_in)
+        self.assertEqual(
+            quick.sales_process_step_id, self._step(self.process_user, self.stage_lead_in)
+        )
+        # the column's stage as the web client sends it back: still the default
+        quick_sent = (
+            self.env["crm.lead"]
+            .with_context(default_stage_id=self.stage_outside.id)
+            .create(
+                {
+                    "name": "Quick sent",
+                    "type": "opportunity",
+                    "user_id": self.user_anna.id,
+                    "stage_id": self.stage_outside.id,
+                }
+            )
+        )
+        self.assertEqual(quick_sent.stage_id, self.stage_lead_in)
         lead_offer = self._create_lead(self.user_anna, stage_id=self.stage_offer.id)
         self.assertEqual(lead_offer.stage_id, self.stage_offer)
         self.assertEqual(lead_offer.probability, 60)
@@ -110,6 +131,31 @@ class TestLeadProcessRules(SalesProcessLeadCommon):
             self.user_anna, sales_process_id=False, stage_id=self.stage_outside.id
         )
         self.assertEqual(lead_stock.stage_id, self.stage_outside)
+
+    def test_create_given_stage_off_step_refused(self):
+        """An import of last year's won deals with a process they never had a step of: the
+        stage given is refused, naming the opportunity, the stage and the steps, and nothing
+        of the batch is created."""
+        count = self.env["crm.lead"].search_count([])
+        with self.assertRaises(ValidationError) as catcher:
+            self.env["crm.lead"].create(
+                [
+                    {"name": "Fine", "type": "opportunity", "user_id": self.user_anna.id},
+                    {
+                        "name": "Won last year",
+                        "type": "opportunity",
+                        "user_id": self.user_anna.id,
+                        "sales_process_id": self.process_user.id,
+                        "stage_id": self.stage_outside.id,
+                    },
+                ]
+            )
+        message = str(catcher.exception)
+        self.assertIn("“Won last year”", message)
+        self.assertIn("stage “SP Outside” is not one of its steps", message)
+        self.assertIn("SP Lead In, SP Meeting, SP Offer, SP Signed", message)
+        self.env.invalidate_all(flush=False)
+        self.assertEqual(self.env["crm.lead"].search_count([]), count)
 
     def test_onchange_proposal(self):
         """The form proposes the matching process for new opportunities; users may change it."""
@@ -373,16 +419,11 @@ class TestLeadProcessProbability(SalesProcessLeadCommon):
     """Probability = the step's percentage; predictive lead scoring leaves it alone."""
 
     def test_probability_fixed_after_pls_cron(self):
+        """Predictive lead scoring's cron leaves leads on a step alone; stock leads get its
+        estimate."""
         lead = self._create_lead(self.user_anna, stage_id=self.stage_meeting.id)
         stock = self._create_lead(self.user_anna, sales_process_id=False)
         self.assertEqual(lead.probability, 30)
-        # Even probabilities written in SQL behind the ORM's back are realigned
-        self.env.flush_all()
-        self.env.cr.execute(
-            "UPDATE crm_lead SET probability = 33, automated_probability = 33 WHERE id = %s",
-            [lead.id],
-        )
-        self.env.invalidate_all()
         self.env["crm.lead"]._cron_update_automated_probabilities()
         self.env.invalidate_all()
         self.assertEqual(lead.probability, 30)
@@ -394,25 +435,22 @@ class TestLeadProcessProbability(SalesProcessLeadCommon):
         self.assertEqual(stock.probability, stock.automated_probability)
 
     def test_lost_stays_at_zero_after_pls_cron(self):
-        """The cron updates, batch after batch, the leads it read as pending at its start."""
+        """The cron updates, batch after batch, the leads it read as pending at its start:
+        a lead on a step, lost meanwhile, is not among those it scores."""
         lead = self._create_lead(self.user_anna, stage_id=self.stage_meeting.id)
+        estimates, _tooltip = lead._pls_get_naive_bayes_probabilities(batch_mode=True)
+        self.assertNotIn(lead.id, estimates)
         lead.action_set_lost()
         self.assertEqual(lead.won_status, "lost")
-        # what the cron's UPDATE does to a lead lost after it read the pending ones
-        self.env.flush_all()
-        self.env.cr.execute(
-            "UPDATE crm_lead SET probability = 30, automated_probability = 30 WHERE id = %s",
-            [lead.id],
-        )
-        self.env.invalidate_all()
         self.env["crm.lead"]._update_automated_probabilities()
+        self.env.invalidate_all()
         self.assertEqual((lead.probability, lead.automated_probability), (0, 0))
         self.assertFalse(lead.active)
 
     def test_pls_paths_give_step_percentage(self):
         lead = self._create_lead(self.user_anna, stage_id=self.stage_offer.id, expected_revenue=500)
         probabilities, _tooltip = lead._pls_get_naive_bayes_probabilities()
-        self.assertEqual(probabilities, {lead.id: 60})
+        self.assertEqual(probabilities, {}, "a lead on a step gets no estimate")
         tooltip = lead.prepare_pls_tooltip_data()
         self.assertEqual(tooltip["probability"], 60)
         lead.action_set_automated_probability()
@@ -526,7 +564,8 @@ class TestLeadProcessProbability(SalesProcessLeadCommon):
             ["crm.sales.process.step()", (stock.id, on_step.id)],
         )
         self.env.invalidate_all()
-        self.env["crm.lead"]._recompute_sales_process_percentage()
+        migration = load_migration("19.0.1.0.1", "post-migrate")
+        migration.migrate(self.env.cr, "19.0.1.0.0")
         self.env.invalidate_all()
         self.assertFalse(stock.sales_process_percentage)
         self.assertEqual(on_step.sales_process_percentage, "60 %")

@@ -146,8 +146,19 @@ class TestKeyActivities(StepPlaybookCommon):
         self.assertEqual(activities[0].user_id, self.user_anna)
 
     def test_create_outside_stage_once(self):
-        """Created in a stage that is no step: put on the first step, scheduled once."""
-        lead = self._create_lead(self.user_anna, stage_id=self.stage_outside.id)
+        """Created in a kanban column that is no step: put on the first step, scheduled once."""
+        lead = (
+            self.env["crm.lead"]
+            .with_context(default_stage_id=self.stage_outside.id)
+            .create(
+                {
+                    "name": "Deal",
+                    "type": "opportunity",
+                    "user_id": self.user_anna.id,
+                    "stage_id": self.stage_outside.id,
+                }
+            )
+        )
         self.assertEqual(lead.stage_id, self.stage_lead_in)
         self.assertEqual(len(self._key_activities(lead)), 2)
 
@@ -444,7 +455,17 @@ class TestExitCriteria(StepPlaybookCommon):
         lead.write({"stage_id": self.stage_meeting.id})
         self.assertEqual(lead.stage_id, self.stage_meeting)
         # a stale criterion (field gone, registry not reloaded yet) is ignored when read
-        self.assertEqual(self.step_meeting._get_required_fields()["partner_id"], "Contact")
+        stale = self.step_meeting.exit_criterion_ids.filtered(
+            lambda criterion: criterion.criterion_type == "field"
+        )[:1]
+        stale.field_name = "partner_id"
+        self.env.flush_all()
+        self.env.cr.execute(
+            "UPDATE crm_sales_process_exit_criterion SET field_name = 'x_gone' WHERE id = %s",
+            [stale.id],
+        )
+        stale.invalidate_recordset()
+        self.assertEqual(stale._evaluate_field(lead, {}), {lead: []})
 
     def test_bad_configuration(self):
         """A delay or stall days below 0 or above a century, a given user missing: clear
@@ -520,8 +541,9 @@ class TestChecklist(StepPlaybookCommon):
         self.assertFalse(lead.sales_process_checklist_progress)
         self.assertIn("Research", lead.sales_process_checklist)
         self.assertEqual(lead.sales_process_guidance, "<p>Find out who decides.</p>")
-        stock = self._create_lead(self.user_dina, stage_id=self.stage_outside.id)
-        stock.sales_process_id = False
+        stock = self._create_lead(
+            self.user_dina, sales_process_id=False, stage_id=self.stage_outside.id
+        )
         self.assertFalse(stock.sales_process_checklist or stock.sales_process_checklist_progress)
 
     def test_kanban_counter_queries(self):
@@ -567,9 +589,9 @@ class TestStalled(StepPlaybookCommon):
         fresh = self._create_lead(self.user_anna, name="Fresh")
         old = self._create_lead(self.user_anna, name="Old")
         meeting = self._create_lead(self.user_anna, name="Meeting", stage_id=self.stage_meeting.id)
-        stock = self._create_lead(self.user_dina, name="Stock", stage_id=self.stage_outside.id)
-        stock.sales_process_id = False
-        stock.stage_id = self.stage_meeting
+        stock = self._create_lead(
+            self.user_dina, name="Stock", sales_process_id=False, stage_id=self.stage_meeting.id
+        )
         self.stage_meeting.rotting_threshold_days = 3
         self._backdate(fresh, 4)
         self._backdate(old | meeting | stock, 10)
@@ -736,7 +758,7 @@ class TestStepPlaybookDemo(StepPlaybookCommon):
         ):
             self.assertIn(text, summaries)
         negotiation = self.env.ref("crm_sales_process.crm_sales_process_seven_step_analysis_demo")
-        self.assertIn("expected_revenue", negotiation._get_required_fields())
+        self.assertIn("expected_revenue", negotiation.required_field_ids.sudo().mapped("name"))
         stalled = self.env.ref("crm_sales_process.crm_lead_seven_step_analysis_demo")
         self.assertTrue(stalled.is_stalled)
         # deals the demo closed months ago have no key activity left to do
