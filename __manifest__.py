@@ -18,6 +18,7 @@
         "security/ir.model.access.csv",
         "security/crm_sales_process_security.xml",
         "security/crm_sales_forecast_wizard_security.xml",
+        "data/ir_config_parameter_data.xml",
         "data/mail_activity_type_data.xml",
         "data/ir_cron_data.xml",
         "views/crm_sales_process_history_views.xml",
@@ -34,6 +35,7 @@
         "wizards/crm_sales_forecast_wizard_views.xml",
         "wizards/crm_sales_process_calibration_wizard_views.xml",
         "views/crm_lead_forecast_views.xml",
+        "views/res_config_settings_views.xml",
         "views/crm_sales_process_menus.xml",
     ],
     "demo": [

@@ -137,10 +137,9 @@ class CrmLead(models.Model):
         """
         step_leads = self.filtered(lambda lead: lead.sales_process_step_id and lead.active)
         stock_leads = self.filtered(lambda lead: not lead.sales_process_step_id)
-        if stock_leads:
-            super(CrmLead, stock_leads)._compute_probabilities()
         for step, leads in step_leads.grouped("sales_process_step_id").items():
             leads.probability = leads.automated_probability = step.probability
+        return super(CrmLead, stock_leads)._compute_probabilities() if stock_leads else None
 
     def _compute_stage_id(self):
         """A lead following a process stays on a step of it; the others as in stock Odoo."""

@@ -11,6 +11,8 @@ from odoo.exceptions import UserError
 from odoo.fields import Domain
 from odoo.tools import SQL, format_date
 
+from .crm_sales_process_exit_criterion import UNFILLABLE_TYPES
+
 # Fields whose change can make an opportunity enter a step (and get its key activities).
 STEP_ENTRY_FIELDS = {"stage_id", "sales_process_id", "sales_process_step_id", "type"}
 # How many refused opportunities a batch error message lists by name.
@@ -68,14 +70,28 @@ class CrmLead(models.Model):
             leads.sales_process_exit_criteria_count = step.exit_criteria_count
             leads.sales_process_stall_days = step.stall_days
 
-    @api.depends("sales_process_step_id", "activity_ids")
+    def _get_sales_process_checklist_depends(self):
+        """What the checklist follows: the step, the activities, and every field its exit
+        criteria may read, so that the form shows it updated while editing, before saving."""
+        return [
+            "sales_process_step_id",
+            "sales_process_exit_criteria_count",
+            "activity_ids",
+            *(
+                name
+                for name, field in self._fields.items()
+                if field.store and field.type not in UNFILLABLE_TYPES
+            ),
+        ]
+
+    @api.depends(lambda self: self._get_sales_process_checklist_depends())
     def _compute_sales_process_checklist(self):
         leads = self.filtered(lambda lead: lead.sales_process_step_id and lead.type != "lead")
         (self - leads).sales_process_checklist = False
         for lead, (states, criteria) in leads._get_sales_process_checklist_data().items():
             lead.sales_process_checklist = lead._render_sales_process_checklist(states, criteria)
 
-    @api.depends("sales_process_exit_criteria_count", "activity_ids")
+    @api.depends(lambda self: self._get_sales_process_checklist_depends())
     def _compute_sales_process_checklist_progress(self):
         # Only steps with exit criteria have a counter: the others cost no query at all
         leads = self.filtered(
@@ -363,38 +379,36 @@ class CrmLead(models.Model):
     def _schedule_sales_process_key_activities(self, skip_done=False):
         """Schedule the key activities of their step on these open opportunities.
 
-        One ``mail.activity`` create for all opportunities and activities. A key activity
-        still open on the opportunity (e.g. from an earlier visit of the step) is not
-        scheduled twice (with ``skip_done``, nor one already done). Deadline: today + the
-        key activity's delay. No notification e-mail per activity: they are the playbook's
-        routine, listed in each user's activities.
+        Through the mail mixin's ``activity_schedule`` (automated activities), once per key
+        activity, responsible user and deadline for all the opportunities sharing them. A
+        key activity still open on the opportunity (e.g. from an earlier visit of the step)
+        is not scheduled twice (with ``skip_done``, nor one already done). Deadline: today +
+        the key activity's delay. No notification e-mail per activity: they are the
+        playbook's routine, listed in each user's activities.
         """
+        activities = self.env["mail.activity"]
         # most steps have no key activities: then no lead to look at
         if not self.sales_process_step_id.key_activity_ids:
-            return self.env["mail.activity"]
+            return activities
         leads = self.filtered(
             lambda lead: lead.active
             and lead.type == "opportunity"
             and lead.sales_process_step_id.key_activity_ids
         )
         if not leads:
-            return self.env["mail.activity"]
+            return activities
         existing = leads._get_key_activities(open_only=not skip_done)
-        # the activities' document name: read for all leads at once
-        leads.fetch(["name"])
         today = fields.Date.context_today(self)
-        res_model_id = self.env["ir.model"]._get_id(self._name)
-        vals_list = [
-            template._prepare_mail_activity_vals(lead, today, res_model_id)
-            for lead in leads
-            for template in lead.sales_process_step_id.key_activity_ids
-            if (lead.id, template.id) not in existing
-        ]
-        return (
-            self.env["mail.activity"]
-            .with_context(mail_activity_quick_update=True)
-            .create(vals_list)
-        )
+        batches = {}
+        for lead in leads:
+            for template in lead.sales_process_step_id.key_activity_ids:
+                if (lead.id, template.id) not in existing:
+                    values = template._get_activity_values(lead, today)
+                    batches.setdefault(tuple(values.items()), []).append(lead.id)
+        scheduling = self.with_context(mail_activity_quick_update=True)
+        for values, lead_ids in batches.items():
+            activities |= scheduling.browse(lead_ids).activity_schedule(**dict(values))
+        return activities
 
     def _render_sales_process_checklist(self, states, criteria):
         """The form's checklist: key activities with their state, then the exit criteria."""
@@ -484,7 +498,10 @@ class CrmLead(models.Model):
         activity_type = self.env.ref(
             "crm_sales_process.mail_activity_type_stalled", raise_if_not_found=False
         )
-        if not activity_type:
+        Settings = self.env["res.config.settings"]
+        if not activity_type or not Settings._get_sales_process_setting(
+            "sales_process_stalled_reminder"
+        ):
             return
         leads = self.search(
             [("id", "in", self._get_stalled_step_lead_ids()), ("active", "=", True)]
@@ -508,10 +525,6 @@ class CrmLead(models.Model):
             )
             .mapped("res_id")
         )
-        leads.fetch(["name"])
-        res_model_id = self.env["ir.model"]._get_id(self._name)
-        today = fields.Date.context_today(self)
-        vals_list = []
         # One statement for all: each lead gets its own date, a write() per lead otherwise
         self.flush_model(["date_last_stage_update"])
         self.env.cr.execute(
@@ -522,21 +535,16 @@ class CrmLead(models.Model):
             )
         )
         leads.invalidate_recordset(["sales_process_stall_reminded"])
-        for lead in leads:
-            if lead.id in reminded:
-                continue
-            vals_list.append(
-                {
-                    "res_model_id": res_model_id,
-                    "res_id": lead.id,
-                    "activity_type_id": activity_type.id,
-                    "summary": self.env._(
-                        "Stalled for %(days)s days on step “%(step)s”",
-                        days=lead.rotting_days,
-                        step=lead.sales_process_step_id.name,
-                    ),
-                    "date_deadline": today,
-                    "user_id": (lead.user_id or lead.team_id.user_id).id,
-                }
+        batches = {}
+        for lead in leads.filtered(lambda lead: lead.id not in reminded):
+            summary = self.env._(
+                "Stalled for %(days)s days on step “%(step)s”",
+                days=lead.rotting_days,
+                step=lead.sales_process_step_id.name,
             )
-        self.env["mail.activity"].with_context(mail_activity_quick_update=True).create(vals_list)
+            user = lead.user_id or lead.team_id.user_id
+            batches.setdefault((summary, user), []).append(lead.id)
+        for (summary, user), lead_ids in batches.items():
+            self.browse(lead_ids).with_context(mail_activity_quick_update=True).activity_schedule(
+                "crm_sales_process.mail_activity_type_stalled", summary=summary, user_id=user.id
+            )

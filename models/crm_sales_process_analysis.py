@@ -13,13 +13,12 @@ Empty lists mean "no filter". Every figure respects the user's record rules and 
 """
 
 import io
-from datetime import timedelta
 
 import xlsxwriter
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import SQL, format_date, formatLang
+from odoo.tools import format_date, formatLang
 
 from .tools import parse_date_argument, parse_ids_argument, xlsx_sheet_name
 
@@ -405,90 +404,3 @@ class CrmSalesProcessAnalysis(models.AbstractModel):
                 sheet.write_number(row, 12, step["observed_sample"], styles["integer"])
         sheet.freeze_panes(1, 3)
         sheet.autofilter(0, 0, max(row, 1), len(columns) - 1)
-
-    # ------------------------------------------------------------------
-    # Demo data
-    # ------------------------------------------------------------------
-
-    @api.model
-    def _load_demo_history(self, paths):
-        """Demo data only: give demo opportunities a step history over the last months.
-
-        ``paths`` is a list of ``(lead id, [(step id, days ago it entered the step), ...],
-        closed days ago or False)``; the opportunity must already be in its final state (on
-        the last step, won or lost). The stays written when the demo records were created
-        (all "now") are replaced, and the opportunity's creation, closing and last stage
-        dates follow the path, so the dashboard shows months of figures right after install.
-        """
-        History = self.env["crm.sales.process.history"].sudo()
-        Lead = self.env["crm.lead"].sudo().with_context(active_test=False)
-        Step = self.env["crm.sales.process.step"].sudo()
-        now = fields.Datetime.now().replace(microsecond=0)
-        leads = Lead.browse([path[0] for path in paths])
-        History.search([("lead_id", "in", leads.ids)]).unlink()
-        stays = []
-        lead_dates = []
-        for lead_id, steps, closed_days in paths:
-            lead = Lead.browse(lead_id)
-            dates = [now - timedelta(days=days, hours=lead_id % 7) for _step, days in steps]
-            date_closed = now - timedelta(days=closed_days) if closed_days is not False else None
-            for index, (step_id, _days) in enumerate(steps):
-                step = Step.browse(step_id)
-                date_out = exit_reason = False
-                if index + 1 < len(steps):
-                    next_step = Step.browse(steps[index + 1][0])
-                    date_out = dates[index + 1]
-                    if next_step.is_won:
-                        exit_reason = "won"
-                    elif next_step.number > step.number:
-                        exit_reason = "forward"
-                    else:
-                        exit_reason = "backward"
-                elif not lead.active:
-                    date_out, exit_reason = date_closed or now, "lost"
-                stays.append(
-                    {
-                        "lead_id": lead.id,
-                        "step_id": step.id,
-                        "date_in": dates[index],
-                        "date_out": date_out,
-                        "exit_reason": exit_reason,
-                        "user_id": lead.user_id.id,
-                        "team_id": lead.team_id.id,
-                        "department_id": lead.department_id.id,
-                        "expected_revenue": lead.expected_revenue,
-                        "probability": step.probability,
-                    }
-                )
-            if date_closed is None and lead.won_status == "won":
-                date_closed = dates[-1]
-            lead_dates.append((lead.id, dates[0], dates[-1], date_closed))
-        History.create(stays)
-        self.env.flush_all()
-        for lead_id, date_created, date_last_stage, date_closed in lead_dates:
-            self.env.cr.execute(
-                SQL(
-                    "UPDATE crm_lead SET create_date = %s, date_open = %s,"
-                    " date_last_stage_update = %s, date_closed = %s WHERE id = %s",
-                    date_created,
-                    date_created,
-                    date_last_stage,
-                    date_closed,
-                    lead_id,
-                )
-            )
-        fnames = ["create_date", "date_open", "date_last_stage_update", "date_closed"]
-        Lead.invalidate_model(fnames)
-        # Stored figures derived from these dates (days to assign, days to close)
-        leads.modified(fnames)
-        # Closed opportunities were created on their last step, which scheduled its key
-        # activities: a deal closed months ago has nothing left to do.
-        closed = leads.filtered(lambda lead: not lead.active or lead.won_status == "won")
-        self.env["mail.activity"].sudo().search(
-            [
-                ("res_model", "=", "crm.lead"),
-                ("res_id", "in", closed.ids),
-                ("sales_process_step_activity_id", "!=", False),
-            ]
-        ).unlink()
-        self.env.flush_all()

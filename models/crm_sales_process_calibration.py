@@ -11,12 +11,6 @@ from odoo.tools import float_compare
 
 from .tools import ensure_one_record, format_percentage
 
-# Calibration of the step percentages (system parameters; see README)
-CALIBRATION_MONTHS_PARAM = "crm_sales_process.calibration_months"
-CALIBRATION_MIN_SAMPLE_PARAM = "crm_sales_process.calibration_min_sample"
-DEFAULT_CALIBRATION_MONTHS = 12
-DEFAULT_CALIBRATION_MIN_SAMPLE = 20
-
 
 class CrmSalesProcess(models.Model):
     _inherit = "crm.sales.process"
@@ -38,21 +32,15 @@ class CrmSalesProcess(models.Model):
 
     @api.model
     def _get_calibration_months(self):
-        value = self.env["ir.config_parameter"].sudo().get_param(CALIBRATION_MONTHS_PARAM)
-        try:
-            months = int(value) if value else DEFAULT_CALIBRATION_MONTHS
-        except ValueError:
-            months = DEFAULT_CALIBRATION_MONTHS
-        return max(months, 1)
+        return self.env["res.config.settings"]._get_sales_process_setting(
+            "sales_process_calibration_months"
+        )
 
     @api.model
     def _get_calibration_min_sample(self):
-        value = self.env["ir.config_parameter"].sudo().get_param(CALIBRATION_MIN_SAMPLE_PARAM)
-        try:
-            sample = int(value) if value else DEFAULT_CALIBRATION_MIN_SAMPLE
-        except ValueError:
-            sample = DEFAULT_CALIBRATION_MIN_SAMPLE
-        return max(sample, 1)
+        return self.env["res.config.settings"]._get_sales_process_setting(
+            "sales_process_calibration_min_sample"
+        )
 
     @api.model
     def _get_calibration_date_from(self):

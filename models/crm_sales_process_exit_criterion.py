@@ -20,6 +20,7 @@ class CrmSalesProcessExitCriterion(models.Model):
     """
 
     _name = "crm.sales.process.exit.criterion"
+    _inherit = ["crm.sales.process.checked.values"]
     _description = "Sales Process Step Exit Criterion"
     _order = "step_id, sequence, id"
     _check_company_auto = True

@@ -77,6 +77,8 @@ class CrmSalesProcessStep(models.Model):
         string="Required Fields",
         compute="_compute_required_field_ids",
         inverse="_inverse_required_field_ids",
+        # field definitions: only administrators may read them
+        compute_sudo=True,
         help="Fields an opportunity must have filled in before it moves forward from this "
         "step (to a later step or won): its exit criteria of type Field Filled In.",
     )

@@ -94,21 +94,14 @@ class CrmSalesProcessStepActivity(models.Model):
             return leader or salesperson or current
         return salesperson or leader or current
 
-    def _prepare_mail_activity_vals(self, lead, date_entered, res_model_id):
-        """Values of the ``mail.activity`` of this key activity on ``lead``."""
+    def _get_activity_values(self, lead, date_entered):
+        """The values ``activity_schedule`` gets for this key activity on ``lead``."""
         self.ensure_one()
-        user = self._get_responsible_user(lead)
         return {
-            "res_model_id": res_model_id,
-            "res_id": lead.id,
             "activity_type_id": self.activity_type_id.id,
             "summary": self.summary,
             "note": self.note,
             "date_deadline": date_entered + timedelta(days=self.delay_days),
-            "user_id": user.id,
+            "user_id": self._get_responsible_user(lead).id,
             "sales_process_step_activity_id": self.id,
-            # stored computes of mail.activity, given here so that a batch of thousands is
-            # inserted in one go instead of being updated again after the insert
-            "res_name": lead.display_name,
-            "user_tz": user.tz,
         }

@@ -118,6 +118,9 @@ class RpcSweepCommon(HttpCase, SalesProcessCommon):
         cls.step_b = cls._step(cls.process_b, cls.stage_offer)
         Activity = cls.env["crm.sales.process.step.activity"]
         cls.activity_a = Activity.create({"step_id": cls.step_a.id, "summary": "Call A"})
+        cls.criterion_a = cls.env["crm.sales.process.exit.criterion"].create(
+            {"step_id": cls.step_a.id, "criterion_type": "field", "field_name": "partner_id"}
+        )
         cls.activity_b = Activity.create({"step_id": cls.step_b.id, "summary": "Call B"})
         cls.team_b = cls.env["crm.team"].create(
             {"name": "Team Sweep B", "company_id": cls.company_b.id}
@@ -452,6 +455,11 @@ class TestRpcBadInput(RpcSweepCommon):
                 "sweep_manager_a",
                 self.activity_a,
                 {"step_id": self.step_a.id, "summary": "New"},
+            ),
+            "crm.sales.process.exit.criterion": (
+                "sweep_manager_a",
+                self.criterion_a,
+                {"step_id": self.step_a.id, "criterion_type": "activities"},
             ),
             "crm.sales.process.history": (
                 "sweep_manager_a",

@@ -63,10 +63,6 @@ def _xml_inline(value):
     return f"<is><t>{text}</t></is>"
 
 
-PDF_DETAIL_LIMIT_PARAM = "crm_sales_process.forecast_pdf_detail_limit"
-PDF_DETAIL_LIMIT_DEFAULT = 500
-
-
 class CrmSalesForecastWizard(models.TransientModel):
     _name = "crm.sales.forecast.wizard"
     _inherit = ["crm.sales.process.checked.values"]
@@ -350,11 +346,9 @@ class CrmSalesForecastWizard(models.TransientModel):
         return rows_by_user, names
 
     def _get_pdf_detail_limit(self):
-        value = self.env["ir.config_parameter"].sudo().get_param(PDF_DETAIL_LIMIT_PARAM)
-        try:
-            return max(int(value), 0) if value else PDF_DETAIL_LIMIT_DEFAULT
-        except ValueError:
-            return PDF_DETAIL_LIMIT_DEFAULT
+        return self.env["res.config.settings"]._get_sales_process_setting(
+            "sales_process_forecast_pdf_detail_limit"
+        )
 
     def _get_report_data(self):
         """Everything the PDF shows: summary, filters and (below the limit) details."""

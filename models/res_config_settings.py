@@ -1,0 +1,80 @@
+# Copyright 2026 crm_sales_process authors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
+
+# The least value of the numeric settings
+SETTING_MINIMUMS = {
+    "sales_process_calibration_months": 1,
+    "sales_process_calibration_min_sample": 1,
+    "sales_process_forecast_pdf_detail_limit": 0,
+}
+
+
+class ResConfigSettings(models.TransientModel):
+    """The addon's settings (CRM › Configuration › Settings › Sales Processes), each kept as
+    a system parameter and read back by ``_get_sales_process_setting``."""
+
+    _inherit = "res.config.settings"
+
+    sales_process_calibration_months = fields.Integer(
+        string="Calibration Window (Months)",
+        config_parameter="crm_sales_process.calibration_months",
+        default=12,
+        help="The observed percentage of a step counts the opportunities closed in the last "
+        "this many months.",
+    )
+    sales_process_calibration_min_sample = fields.Integer(
+        string="Minimum Closed Opportunities",
+        config_parameter="crm_sales_process.calibration_min_sample",
+        default=20,
+        help="Apply Observed % is refused while a step has fewer closed opportunities in the "
+        "calibration window.",
+    )
+    sales_process_forecast_pdf_detail_limit = fields.Integer(
+        string="Forecast PDF Detail Limit",
+        config_parameter="crm_sales_process.forecast_pdf_detail_limit",
+        default=500,
+        help="The forecast PDF lists the opportunities behind its figures up to this many "
+        "(the spreadsheet lists them all).",
+    )
+    sales_process_stalled_reminder = fields.Boolean(
+        string="Remind Stalled Opportunities",
+        config_parameter="crm_sales_process.stalled_reminder",
+        help="Every day, the salesperson (else the team leader) of each newly stalled "
+        "opportunity gets a Stalled Opportunity activity.",
+    )
+
+    @api.constrains(*SETTING_MINIMUMS)
+    def _check_sales_process_settings(self):
+        for settings in self:
+            for name, minimum in SETTING_MINIMUMS.items():
+                if settings[name] < minimum:
+                    raise ValidationError(
+                        self.env._(
+                            "%(setting)s must be at least %(minimum)s, not %(value)s.",
+                            setting=self._fields[name]._description_string(self.env),
+                            minimum=minimum,
+                            value=settings[name],
+                        )
+                    )
+
+    @api.model
+    def _get_sales_process_setting(self, name):
+        """The value of setting ``name`` (a field of this model) as saved, else its default.
+
+        A value edited by hand in the system parameters that the setting does not accept
+        counts as the default, rather than breaking the reports that read it.
+        """
+        field = self._fields[name]
+        default = self.default_get([name]).get(name)
+        value = self.env["ir.config_parameter"].sudo().get_param(field.config_parameter)
+        if value is False or value is None:
+            return default
+        if field.type == "boolean":
+            return value not in ("False", "0", "")
+        try:
+            number = int(value)
+        except ValueError:
+            return default
+        return number if number >= SETTING_MINIMUMS.get(name, number) else default
