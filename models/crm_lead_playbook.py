@@ -72,7 +72,9 @@ class CrmLead(models.Model):
 
     def _get_sales_process_checklist_depends(self):
         """What the checklist follows: the step, the activities, and every field its exit
-        criteria may read, so that the form shows it updated while editing, before saving."""
+        criteria may read, so that the form shows it updated while editing, before saving.
+        Fields added in the interface (x_...) come and go without a registry of their own:
+        a criterion on one shows when saved."""
         return [
             "sales_process_step_id",
             "sales_process_exit_criteria_count",
@@ -80,7 +82,7 @@ class CrmLead(models.Model):
             *(
                 name
                 for name, field in self._fields.items()
-                if field.store and field.type not in UNFILLABLE_TYPES
+                if field.store and field.type not in UNFILLABLE_TYPES and not field.manual
             ),
         ]
 

@@ -63,18 +63,12 @@ class ResConfigSettings(models.TransientModel):
     def _get_sales_process_setting(self, name):
         """The value of setting ``name`` (a field of this model) as saved, else its default.
 
-        A value edited by hand in the system parameters that the setting does not accept
-        counts as the default, rather than breaking the reports that read it.
+        Read as the settings screen reads it; a value edited by hand in the system parameters
+        that the setting does not accept counts as the default, rather than breaking the
+        reports that read it.
         """
+        value = self.default_get([name])[name]
         field = self._fields[name]
-        default = self.default_get([name]).get(name)
-        value = self.env["ir.config_parameter"].sudo().get_param(field.config_parameter)
-        if value is False or value is None:
-            return default
-        if field.type == "boolean":
-            return value not in ("False", "0", "")
-        try:
-            number = int(value)
-        except ValueError:
-            return default
-        return number if number >= SETTING_MINIMUMS.get(name, number) else default
+        if field.type == "integer" and value < SETTING_MINIMUMS[name]:
+            return field.default(self)
+        return value

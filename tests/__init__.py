@@ -16,3 +16,4 @@ from . import test_concurrency
 from . import test_rpc_bad_input
 from . import test_rpc_access
 from . import test_bad_input
+from . import test_settings

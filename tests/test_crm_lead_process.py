@@ -572,6 +572,50 @@ class TestLeadProcessProbability(SalesProcessLeadCommon):
 
 
 @tagged("post_install", "-at_install")
+class TestLeadProcessMerge(SalesProcessLeadCommon):
+    """Merging opportunities keeps one process and step, and their step history."""
+
+    def test_merge_keeps_process_step_and_history(self):
+        head = self._create_lead(
+            self.user_anna, name="Head", stage_id=self.stage_offer.id, expected_revenue=900
+        )
+        tail = self._create_lead(self.user_anna, name="Tail", stage_id=self.stage_meeting.id)
+        stock = self._create_lead(self.user_dina, name="Stock", sales_process_id=False)
+        leads = head | tail | stock
+        # crm keeps the most confident one; the process and step are those of the first one
+        # following a process in that order
+        kept, merged_away = leads._sort_by_confidence_level(reverse=True).filtered(
+            "sales_process_id"
+        )[:2]
+        merged_stays = merged_away.sales_process_history_ids
+        # a forced team whose first stage is no step of the process: no failure
+        merged = leads._merge_opportunity(team_id=self.team_north.id)
+        self.assertEqual(merged, kept)
+        self.assertEqual(merged.sales_process_id, self.process_user)
+        self.assertEqual(merged.stage_id, kept.stage_id)
+        self.assertEqual(merged.probability, kept.sales_process_step_id.probability)
+        self.assertFalse(merged_away.exists())
+        stays = merged.sales_process_history_ids
+        self.assertLessEqual(merged_stays, stays)
+        self.assertEqual(set(merged_stays.mapped("exit_reason")), {"merged"})
+        self.assertEqual(len(stays.filtered("is_open")), 1)
+
+    def test_merge_into_a_stock_opportunity(self):
+        """The opportunity kept gets the process and step of the first one that has one."""
+        stock = self._create_lead(
+            self.user_dina, name="Stock", sales_process_id=False, expected_revenue=5000
+        )
+        on_process = self._create_lead(
+            self.user_anna, name="On process", stage_id=self.stage_meeting.id
+        )
+        merged = (stock | on_process)._merge_opportunity()
+        self.assertEqual(merged.sales_process_id, self.process_user)
+        self.assertEqual(merged.stage_id, self.stage_meeting)
+        self.assertEqual(merged.probability, 30)
+        self.assertEqual(len(merged.sales_process_history_ids.filtered("is_open")), 1)
+
+
+@tagged("post_install", "-at_install")
 class TestLeadProcessPerformance(SalesProcessLeadCommon):
     """Creating many opportunities costs the rule lookup once, not once per opportunity."""
 

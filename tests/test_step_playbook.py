@@ -16,10 +16,10 @@ from odoo.tests import Form, HttpCase, tagged
 from .common import SalesProcessLeadCommon
 
 # Queries of moving 10,000 opportunities into a step with 3 key activities (see
-# test_bulk_move_query_count): 300 + 100 INSERT batches, 100 + 10 of stock's own move, 28 others,
-# 1 for the step history, 1 share lock of the steps (see test_concurrency), 1 reading the leads'
-# processes at once (whether any of them has exit criteria to check lead by lead).
-QUERIES_10000_MOVE = 541
+# test_bulk_move_query_count): 300 + 100 INSERT batches and 300 UPDATEs of the activities'
+# document names (mail computes it after the insert), 100 + 10 of stock's own move, the others
+# constant (the step history, the share lock of the steps, the leads' processes read at once).
+QUERIES_10000_MOVE = 845
 
 
 class StepPlaybookCommon(SalesProcessLeadCommon):
@@ -180,6 +180,13 @@ class TestKeyActivities(StepPlaybookCommon):
         lead.write({"stage_id": self.stage_lead_in.id})
         self.assertEqual(len(self._key_activities(lead, self.step_lead_in)), 2)
 
+    def test_scheduled_as_automated(self):
+        """Key activities are scheduled through the mail mixin: automated activities."""
+        lead = self._create_lead(self.user_anna, team_id=self.team_north.id)
+        activities = self._key_activities(lead)
+        self.assertEqual(len(activities), 2)
+        self.assertTrue(all(activities.mapped("automated")))
+
     def test_responsible_fallbacks(self):
         """Without salesperson the team leader gets the salesperson's activities; without
         both, the user who moved the opportunity."""
@@ -297,9 +304,10 @@ class TestKeyActivities(StepPlaybookCommon):
         return Counter(" ".join(query.split()[:3]) for query in queries)
 
     def test_bulk_move_query_count(self):
-        """10,000 opportunities moved into Offer in one write: ONE create for their 30,000
-        activities, in a number of queries that does not depend on the number of
-        opportunities except for the ORM's batches: INSERTs of 100 activities and 100
+        """10,000 opportunities moved into Offer in one write: one ``activity_schedule`` per
+        key activity (and responsible) for their 30,000 activities, in a number of queries
+        that does not depend on the number of opportunities except for the ORM's batches:
+        INSERTs of 100 activities (and the UPDATE of their document names) and of 100
         followers (Bert, given user of one activity, follows them all), and stock's own
         UPDATEs of 100 leads and reads of 1,000 leads."""
         small = self._bulk_leads(1_000)
@@ -315,7 +323,7 @@ class TestKeyActivities(StepPlaybookCommon):
         small_queries = self._move_queries(small, self.stage_offer)
         with self.assertQueryCount(QUERIES_10000_MOVE):
             large_queries = self._move_queries(large, self.stage_offer)
-        self.assertEqual(creates, [3_000, 30_000])
+        self.assertEqual(creates, [1_000] * 3 + [10_000] * 3)
         growth = large_queries.copy()
         growth.subtract(small_queries)
         # the second move finds the step share-locked already in the transaction: one less
@@ -324,6 +332,7 @@ class TestKeyActivities(StepPlaybookCommon):
             {kind: count for kind, count in growth.items() if count},
             {
                 'INSERT INTO "mail_activity"': 270,
+                'UPDATE "mail_activity" SET': 270,
                 'INSERT INTO "mail_followers"': 90,
                 'UPDATE "crm_lead" SET': 90,
                 'SELECT "crm_lead"."id", "crm_lead"."campaign_id",': 9,
@@ -435,6 +444,52 @@ class TestExitCriteria(StepPlaybookCommon):
         self.assertEqual(leads.stage_id, self.stage_meeting)
         self.assertFalse(self._key_activities(leads, self.step_offer))
 
+    def test_condition_criterion(self):
+        """A condition (a filter on opportunities) is the third kind: the error and the
+        checklist give its label; values written with the move count."""
+        self.step_meeting.exit_criterion_ids = [
+            Command.create(
+                {
+                    "criterion_type": "domain",
+                    "name": "Priority set",
+                    "domain": "[('priority', '!=', '0')]",
+                }
+            )
+        ]
+        lead = self._ready_for_offer()
+        self.assertIn("Priority set", lead.sales_process_checklist)
+        self.assertEqual(lead.sales_process_checklist_progress, "3/4")
+        with self.assertRaisesRegex(UserError, "meet “Priority set”"):
+            lead.write({"stage_id": self.stage_offer.id})
+        lead.write({"stage_id": self.stage_offer.id, "priority": "2"})
+        self.assertEqual(lead.stage_id, self.stage_offer)
+
+    def test_criteria_are_records(self):
+        """The step's required fields and "key activities done" are its criteria of the first
+        two kinds, read and written either way; a condition needs a label and a valid filter."""
+        step = self.step_meeting
+        kinds = step.exit_criterion_ids.mapped("criterion_type")
+        self.assertEqual(sorted(kinds), ["activities", "field", "field"])
+        self.assertEqual(
+            set(step.required_field_ids.sudo().mapped("name")), {"expected_revenue", "partner_id"}
+        )
+        step.require_activities_done = False
+        self.assertEqual(step.exit_criterion_ids.mapped("criterion_type"), ["field", "field"])
+        step.exit_criterion_ids.filtered(lambda c: c.field_name == "partner_id").unlink()
+        self.assertEqual(step.required_field_ids.sudo().mapped("name"), ["expected_revenue"])
+        self.assertEqual(step.exit_criteria_count, 1)
+        Criterion = self.env["crm.sales.process.exit.criterion"]
+        for vals, message in (
+            ({"criterion_type": "field"}, "choose the field"),
+            ({"criterion_type": "domain", "domain": "[]"}, "give it a label"),
+            (
+                {"criterion_type": "domain", "name": "Bad", "domain": "[('nope', '=', 1)]"},
+                "not a valid filter",
+            ),
+        ):
+            with self.assertRaisesRegex(ValidationError, message):
+                Criterion.create({"step_id": step.id, **vals})
+
     def test_uninstalled_field_dropped(self):
         """A required field removed from crm.lead (its module uninstalled) leaves the
         criteria instead of blocking or crashing moves."""
@@ -545,6 +600,18 @@ class TestChecklist(StepPlaybookCommon):
             self.user_dina, sales_process_id=False, stage_id=self.stage_outside.id
         )
         self.assertFalse(stock.sales_process_checklist or stock.sales_process_checklist_progress)
+
+    def test_checklist_live_in_form(self):
+        """The form's checklist follows the fields being edited, before saving."""
+        lead = self._create_lead(
+            self.user_anna, stage_id=self.stage_meeting.id, partner_id=self.customer.id
+        )
+        with Form(lead) as form:
+            self.assertEqual(form.sales_process_checklist.count("o_criterion_met"), 1)
+            form.expected_revenue = 250
+            self.assertEqual(form.sales_process_checklist.count("o_criterion_met"), 2)
+            form.expected_revenue = 0
+            self.assertEqual(form.sales_process_checklist.count("o_criterion_met"), 1)
 
     def test_kanban_counter_queries(self):
         """The pipeline reads the counter of any number of cards in the same queries."""
