@@ -824,7 +824,11 @@ class TestStepPlaybookDemo(StepPlaybookCommon):
             "Value proposition",
         ):
             self.assertIn(text, summaries)
-        negotiation = self.env.ref("crm_sales_process.crm_sales_process_seven_step_analysis_demo")
+        analysis = self.env.ref("crm_sales_process.crm_sales_process_seven_step_analysis_demo")
+        self.assertEqual(analysis.exit_criterion_ids.mapped("criterion_type"), ["field", "domain"])
+        negotiation = self.env.ref(
+            "crm_sales_process.crm_sales_process_seven_step_negotiation_demo"
+        )
         self.assertIn("expected_revenue", negotiation.required_field_ids.sudo().mapped("name"))
         stalled = self.env.ref("crm_sales_process.crm_lead_seven_step_analysis_demo")
         self.assertTrue(stalled.is_stalled)
