@@ -344,31 +344,7 @@ def _load_demo_history(env):
     for lead, steps, closed_days in paths:
         dates = [now - timedelta(days=days, hours=lead.id % 7) for _step, days in steps]
         date_closed = now - timedelta(days=closed_days) if closed_days is not False else None
-        for index, (step, _days) in enumerate(steps):
-            date_out = exit_reason = False
-            if index + 1 < len(steps):
-                next_step = steps[index + 1][0]
-                date_out = dates[index + 1]
-                if next_step.is_won:
-                    exit_reason = "won"
-                else:
-                    exit_reason = "forward" if next_step.number > step.number else "backward"
-            elif not lead.active:
-                date_out, exit_reason = date_closed or now, "lost"
-            stays.append(
-                {
-                    "lead_id": lead.id,
-                    "step_id": step.id,
-                    "date_in": dates[index],
-                    "date_out": date_out,
-                    "exit_reason": exit_reason,
-                    "user_id": lead.user_id.id,
-                    "team_id": lead.team_id.id,
-                    "department_id": lead.department_id.id,
-                    "expected_revenue": lead.expected_revenue,
-                    "probability": step.probability,
-                }
-            )
+        stays += _prepare_demo_stays(lead, steps, dates, date_closed or now)
         if date_closed is None and lead.won_status == "won":
             date_closed = dates[-1]
         lead_dates.append((lead.id, dates[0], dates[-1], date_closed))
@@ -402,3 +378,34 @@ def _load_demo_history(env):
         ]
     ).unlink()
     env.flush_all()
+
+
+def _prepare_demo_stays(lead, steps, dates, date_lost):
+    """The stays of one demo opportunity: one per step of its path, entered on ``dates``."""
+    stays = []
+    for index, (step, _days) in enumerate(steps):
+        date_out = exit_reason = False
+        if index + 1 < len(steps):
+            next_step = steps[index + 1][0]
+            date_out = dates[index + 1]
+            if next_step.is_won:
+                exit_reason = "won"
+            else:
+                exit_reason = "forward" if next_step.number > step.number else "backward"
+        elif not lead.active:
+            date_out, exit_reason = date_lost, "lost"
+        stays.append(
+            {
+                "lead_id": lead.id,
+                "step_id": step.id,
+                "date_in": dates[index],
+                "date_out": date_out,
+                "exit_reason": exit_reason,
+                "user_id": lead.user_id.id,
+                "team_id": lead.team_id.id,
+                "department_id": lead.department_id.id,
+                "expected_revenue": lead.expected_revenue,
+                "probability": step.probability,
+            }
+        )
+    return stays

@@ -674,9 +674,17 @@ class CrmSalesProcess(models.Model):
                 SQL("FOR SHARE OF process") if lock else SQL(),
             )
         )
+        rules = self._fold_default_process_rules(self.env.cr.fetchall())
+        known[key] = (rules, lock)
+        return rules
+
+    @api.model
+    def _fold_default_process_rules(self, rows):
+        """The rules of _get_default_process_rules from its query's rows (process, company,
+        scope, user ids, team ids, department ids), in process order: the first process
+        wins where two give the same target a default."""
         rules = {}
-        for row in self.env.cr.fetchall():
-            process_id, company_id, scope, user_ids, team_ids, department_ids = row
+        for process_id, company_id, scope, user_ids, team_ids, department_ids in rows:
             rule = rules.setdefault(
                 company_id, {"user": {}, "team": {}, "department": {}, "all": False}
             )
@@ -686,5 +694,4 @@ class CrmSalesProcess(models.Model):
             targets = {"user": user_ids, "team": team_ids, "department": department_ids}[scope]
             for target_id in targets:
                 rule[scope].setdefault(target_id, process_id)
-        known[key] = (rules, lock)
         return rules
