@@ -16,3 +16,5 @@ from . import test_concurrency
 from . import test_rpc_bad_input
 from . import test_rpc_access
 from . import test_bad_input
+from . import test_readonly
+from . import test_single_record_queries
