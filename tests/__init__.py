@@ -16,4 +16,6 @@ from . import test_concurrency
 from . import test_rpc_bad_input
 from . import test_rpc_access
 from . import test_bad_input
+from . import test_readonly
+from . import test_single_record_queries
 from . import test_settings

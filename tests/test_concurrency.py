@@ -5,23 +5,39 @@
 Each test opens real cursors (``registry.cursor()``) that commit, in an order chosen to hit one
 interleaving of a manager's change and a salesperson's move. What they commit is removed again
 (see _cleanup): the test database is left as found.
+
+The tests run under pytest-odoo and under Odoo's own runner (``odoo-bin --test-enable``). The
+latter runs every test inside ``ThreadedServer.run``'s ``with Registry._lock:`` (odoo/service/
+server.py): a second thread's first ``api.Environment`` on a new cursor calls
+``Registry(dbname)``, which takes that lock and would wait for ever. The class therefore does
+what Odoo's HttpCase does for its HTTP threads: it swaps the registry lock for a DummyRLock while
+it runs (nothing loads a registry meanwhile). The transactions stay real, committing ones on
+connections of their own (checked: no TestCursor).
 """
 
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
+import sys
+import threading
+import time
+import traceback
+from concurrent.futures import Future
 from contextlib import contextmanager
+from unittest.mock import patch
 
 from psycopg2.errors import SerializationFailure
 
 from odoo import SUPERUSER_ID, api
 from odoo.exceptions import UserError
 from odoo.fields import Command
+from odoo.modules.registry import DummyRLock, Registry
 from odoo.tests import TransactionCase, tagged
+from odoo.tests.test_cursor import TestCursor
 from odoo.tools import SQL, mute_logger
 
 NAME = "CSP concurrency test"
-# How long a blocked transaction is given to show it waits, and at most to finish
-BLOCK_SECONDS = 1.0
+# How long a transaction in another thread is given to reach its wait on a lock of the other
+# transaction, and at most to finish once that one ended; a thread still running at the end of
+# its test has its connection terminated and fails the test (nothing hangs).
+LOCK_SECONDS = 20
 WAIT_SECONDS = 60
 
 
@@ -29,6 +45,13 @@ WAIT_SECONDS = 60
 class TestSalesProcessConcurrency(TransactionCase):
     """A manager changes a step's percentage (or archives a default process) while a
     salesperson puts an opportunity on that step (or creates one by the default rule)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        # Odoo's runner holds Registry._lock in the main thread during the whole run (see the
+        # module's docstring): without this, the other thread waits for it for ever.
+        cls.startClassPatcher(patch.object(Registry, "_lock", DummyRLock()))
 
     def setUp(self):
         super().setUp()
@@ -38,10 +61,17 @@ class TestSalesProcessConcurrency(TransactionCase):
         # a stage of the demo data that is no step of the test process
         self.other_stage_id = self.env.ref("crm_sales_process.crm_stage_negotiation_demo").id
         with self.registry.cursor() as cr:
+            # real transactions, not the test cursor's savepoints (registry test mode)
+            self.assertNotIsInstance(cr, TestCursor, "the registry must not be in test mode")
             cr.execute("SELECT * FROM crm_lead_scoring_frequency ORDER BY id")
             frequency_columns = [column.name for column in cr.description]
             frequencies = cr.fetchall()
         self.addCleanup(self._cleanup, frequency_columns, frequencies)
+        # the backends of the cursors each thread opened, and the threads of this test; cleanups
+        # run last in, first out: the threads are stopped before _cleanup deletes
+        self._backend_pids = {}
+        self._threads = []
+        self.addCleanup(self._stop_threads)
         with self._env(self.admin_id) as env:
             process = env["crm.sales.process"].create(
                 {
@@ -66,8 +96,35 @@ class TestSalesProcessConcurrency(TransactionCase):
             )
         self.process_id, self.lead_id = process.id, lead.id
         self.step_ids = steps.ids
-        self.executor = ThreadPoolExecutor(max_workers=1)
-        self.addCleanup(self.executor.shutdown)
+
+    def _stop_threads(self):
+        """No thread outlives its test: one still running (which a passing test never leaves)
+        gets its database connections terminated, so that it holds no lock and no transaction,
+        and fails the test. Threads are daemons: one stuck in Python cannot keep the process."""
+        deadline = time.monotonic() + WAIT_SECONDS
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        stuck = [thread for thread in self._threads if thread.is_alive()]
+        if not stuck:
+            return
+        stacks = self._stacks(stuck)
+        pids = [pid for thread in stuck for pid in self._backend_pids.get(thread, ())]
+        with self.registry.cursor() as cr:
+            cr.execute("SELECT pg_terminate_backend(pid) FROM unnest(%s) AS pid", [pids])
+        for thread in stuck:
+            thread.join(10)
+        self.fail(
+            f"threads still running at the end of the test (backends {pids} ended):\n{stacks}"
+        )
+
+    @staticmethod
+    def _stacks(threads):
+        frames = sys._current_frames()
+        return "\n".join(
+            f"{thread.name}:\n" + "".join(traceback.format_stack(frames[thread.ident]))
+            for thread in threads
+            if thread.ident in frames
+        )
 
     def _cleanup(self, frequency_columns, frequencies):
         """Remove every record the test committed, and put back the scoring frequencies that
@@ -121,6 +178,9 @@ class TestSalesProcessConcurrency(TransactionCase):
         """An environment on a new cursor of its own (a transaction of its own), committed at
         the end unless told otherwise; rolled back on error."""
         with self.registry.cursor() as cr:
+            self._backend_pids.setdefault(threading.current_thread(), []).append(
+                cr._cnx.get_backend_pid()  # libpq's, no query: no snapshot taken here
+            )
             # nothing here may wait for ever on a lock (SET takes no snapshot)
             cr.execute("SET LOCAL lock_timeout = '60s'")
             yield api.Environment(cr, uid, {})
@@ -143,12 +203,57 @@ class TestSalesProcessConcurrency(TransactionCase):
     def _step(self, env, index=2):
         return env["crm.sales.process.step"].browse(self.step_ids[index])
 
-    def _in_thread(self, func):
-        """Run ``func`` in another thread; check it is blocked (waits on a lock)."""
-        future = self.executor.submit(func)
-        with self.assertRaises(FutureTimeout, msg="the transaction should wait on a lock"):
-            future.result(timeout=BLOCK_SECONDS)
-        return future
+    def _in_thread(self, func, env=None):
+        """Run ``func`` in another thread (as another worker would); check that its transaction
+        (the one it opens, or ``env``'s when it runs on that one) waits on a database lock held
+        by another transaction of this test. Returns its future."""
+        future = Future()
+
+        def run():
+            future.set_running_or_notify_cancel()
+            try:
+                future.set_result(func())
+            except BaseException as exc:  # noqa: BLE001 -- handed to the test through future
+                future.set_exception(exc)
+
+        thread = threading.Thread(target=run, name=f"csp-{self._testMethodName}", daemon=True)
+
+        def waiting_pids():
+            if env is not None:
+                return [env.cr._cnx.get_backend_pid()]
+            return self._backend_pids.get(thread)
+
+        # the transactions it may wait for: this test's, opened before the thread starts
+        own_pids = {pid for pids in self._backend_pids.values() for pid in pids}
+        own_pids -= set(waiting_pids() or ())
+        self._threads.append(thread)
+        thread.start()
+        deadline = time.monotonic() + LOCK_SECONDS
+        with self.registry.cursor() as cr:
+            while True:
+                if future.done():
+                    self.fail(
+                        "the transaction should wait on a lock; it ended first"
+                        f" ({future.exception()!r})"
+                    )
+                pids = waiting_pids()
+                if pids:
+                    cr.execute(
+                        "SELECT wait_event_type, pg_blocking_pids(pid) FROM pg_stat_activity"
+                        " WHERE pid = %s",
+                        [pids[-1]],
+                    )
+                    row = cr.fetchone()
+                    if row and row[0] == "Lock" and set(row[1]) & own_pids:
+                        return future
+                if time.monotonic() > deadline:
+                    self.fail(
+                        f"the transaction should wait on a lock of this test's transactions"
+                        f" {sorted(own_pids)}; after {LOCK_SECONDS} s its backend {pids} shows"
+                        f" {row if pids else 'no cursor'}:\n{self._stacks([thread])}"
+                    )
+                cr.rollback()  # a new snapshot of pg_stat_activity
+                time.sleep(0.02)
 
     def _assert_serialization_failure(self, func):
         with mute_logger("odoo.sql_db"), self.assertRaises(SerializationFailure):
@@ -194,11 +299,13 @@ class TestSalesProcessConcurrency(TransactionCase):
             manager.flush_all()
 
             def move():
-                with self._env(self.demo_id) as sales:
+                # fails when the manager commits, before the test reads its result: the
+                # failed query's log is muted here (an ERROR line fails OCA's log check)
+                with mute_logger("odoo.sql_db"), self._env(self.demo_id) as sales:
                     self._lead(sales).write({"stage_id": self.stage_ids[2]})
 
             future = self._in_thread(move)
-        with mute_logger("odoo.sql_db"), self.assertRaises(SerializationFailure):
+        with self.assertRaises(SerializationFailure):
             future.result(timeout=WAIT_SECONDS)
         self._assert_on_step(10, step_index=0)
 
@@ -463,7 +570,7 @@ class TestSalesProcessConcurrency(TransactionCase):
                 else:
                     self._lead(sales).write({"stage_id": self.stage_ids[1]})
                 sales.flush_all()
-                future = self._in_thread(lambda: change(self._step(manager, 1)))
+                future = self._in_thread(lambda: change(self._step(manager, 1)), manager)
             try:
                 future.result(timeout=WAIT_SECONDS)
             finally:

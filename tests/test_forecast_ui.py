@@ -285,6 +285,10 @@ class TestForecastEndToEnd(HttpCase, SalesProcessBaseCommon):
 
         # The spreadsheet is the manager's: the salesperson cannot download it
         self.authenticate("e2e_eva", "e2e_eva")
-        response = self.url_open(action["url"])
+        # Odoo logs the refusal as a warning: exactly that one is expected
+        with self.assertLogs("odoo.http", "WARNING") as logs:
+            response = self.url_open(action["url"])
+        self.assertEqual(len(logs.records), 1, logs.output)
+        self.assertIn("doesn't have 'read' access", logs.output[0])
         self.assertNotEqual(response.status_code, 200)
         self.assertFalse(response.content.startswith(b"PK"))
