@@ -26,7 +26,7 @@ from unittest.mock import patch
 from psycopg2.errors import SerializationFailure
 
 from odoo import SUPERUSER_ID, api
-from odoo.exceptions import UserError
+from odoo.exceptions import ConcurrencyError, UserError
 from odoo.fields import Command
 from odoo.modules.registry import DummyRLock, Registry
 from odoo.tests import TransactionCase, tagged
@@ -259,6 +259,18 @@ class TestSalesProcessConcurrency(TransactionCase):
         with mute_logger("odoo.sql_db"), self.assertRaises(SerializationFailure):
             func()
 
+    def _assert_retried(self, func):
+        """``func`` fails with an error Odoo retries the request on (a serialization failure
+        of PostgreSQL or the addon's concurrency error)."""
+        with mute_logger("odoo.sql_db"), self.assertRaises(Exception) as caught:
+            func()
+        self.assertIsInstance(caught.exception, (SerializationFailure, ConcurrencyError))
+
+    def _change_percentage(self, percentage=57):
+        """The manager's change as Odoo's retry runs it: a new transaction, committed."""
+        with self._env(self.admin_id) as manager:
+            self._step(manager).write({"probability": percentage})
+
     def _assert_on_step(self, probability, step_index=2):
         self.assertEqual(self._read("sales_process_step_id").id, self.step_ids[step_index])
         self.assertEqual(self._read("probability"), probability)
@@ -270,12 +282,14 @@ class TestSalesProcessConcurrency(TransactionCase):
 
     def test_percentage_vs_move_lead_commits_in_between(self):
         """The salesperson's move commits after the manager's snapshot, before the manager
-        changes the step: the manager's change realigns the opportunity after its commit."""
-        with self._env(self.admin_id) as manager:
+        changes the step: the manager's snapshot does not show the opportunity on the step,
+        so the change fails with a serialization error, and Odoo's retry realigns it."""
+        with self._env(self.admin_id, commit=False) as manager:
             self._begin(manager)
             with self._env(self.demo_id) as sales:
                 self._lead(sales).write({"stage_id": self.stage_ids[2]})
-            self._step(manager).write({"probability": 57})
+            self._assert_retried(lambda: self._step(manager).write({"probability": 57}))
+        self._change_percentage()
         self._assert_on_step(57)
 
     def test_percentage_vs_move_manager_commits_first(self):
@@ -311,17 +325,20 @@ class TestSalesProcessConcurrency(TransactionCase):
 
     def test_percentage_vs_move_lead_running(self):
         """The move is written but not committed: the manager's change waits for it, then
-        commits, and the opportunity ends at 57 %."""
+        fails with a serialization error (the opportunity changed after its snapshot); Odoo's
+        retry sets 57 %."""
 
         def change():
-            with self._env(self.admin_id) as manager:
+            # the serialization failure expected in that thread is logged there
+            with mute_logger("odoo.sql_db"), self._env(self.admin_id) as manager:
                 self._step(manager).write({"probability": 57})
 
         with self._env(self.demo_id) as sales:
             self._lead(sales).write({"stage_id": self.stage_ids[2]})
             sales.flush_all()
             future = self._in_thread(change)
-        future.result(timeout=WAIT_SECONDS)
+        self._assert_retried(lambda: future.result(timeout=WAIT_SECONDS))
+        self._change_percentage()
         self._assert_on_step(57)
 
     def test_percentage_vs_move_manager_alone_first(self):
@@ -350,11 +367,14 @@ class TestSalesProcessConcurrency(TransactionCase):
         return lead
 
     def test_percentage_vs_create_lead_commits_in_between(self):
-        with self._env(self.admin_id) as manager:
+        """Created on the step after the manager's snapshot: the change fails with a
+        concurrency error (the snapshot does not show the opportunity); the retry sees it."""
+        with self._env(self.admin_id, commit=False) as manager:
             self._begin(manager)
             with self._env(self.demo_id) as sales:
                 self._create_on_step(sales)
-            self._step(manager).write({"probability": 57})
+            self._assert_retried(lambda: self._step(manager).write({"probability": 57}))
+        self._change_percentage()
         self._assert_on_step(57)
 
     def test_percentage_vs_create_manager_commits_first(self):
@@ -368,15 +388,20 @@ class TestSalesProcessConcurrency(TransactionCase):
         self._assert_on_step(57)
 
     def test_percentage_vs_create_lead_running(self):
+        """The creation holds its share lock on the step: the change waits, then fails with a
+        concurrency error; the retry sets 57 %."""
+
         def change():
-            with self._env(self.admin_id) as manager:
+            # the serialization failure expected in that thread is logged there
+            with mute_logger("odoo.sql_db"), self._env(self.admin_id) as manager:
                 self._step(manager).write({"probability": 57})
 
         with self._env(self.demo_id) as sales:
             self._create_on_step(sales)
             sales.flush_all()
             future = self._in_thread(change)
-        future.result(timeout=WAIT_SECONDS)
+        self._assert_retried(lambda: future.result(timeout=WAIT_SECONDS))
+        self._change_percentage()
         self._assert_on_step(57)
 
     # ------------------------------------------------------------
@@ -591,14 +616,23 @@ class TestSalesProcessConcurrency(TransactionCase):
         )
 
     def test_step_stage_change_vs_create(self):
-        """The opportunity created on the step meanwhile: the stage change is refused."""
-        with self.assertRaisesRegex(UserError, "opportunities are on this step"):
-            self._change_after_concurrent_move(self._change_stage, create=True)
+        """The opportunity created on the step meanwhile: the stage change is retried, and
+        then refused as usual."""
+        self._assert_retried(
+            lambda: self._change_after_concurrent_move(self._change_stage, create=True)
+        )
+        with self._env(self.admin_id) as manager:
+            with self.assertRaisesRegex(UserError, "opportunities are on this step"):
+                self._change_stage(self._step(manager, 1))
         self._assert_on_step(30, step_index=1)
 
     def test_step_unlink_vs_create(self):
-        with self.assertRaisesRegex(UserError, "opportunities are on this step"):
-            self._change_after_concurrent_move(lambda step: step.unlink(), create=True)
+        self._assert_retried(
+            lambda: self._change_after_concurrent_move(lambda step: step.unlink(), create=True)
+        )
+        with self._env(self.admin_id) as manager:
+            with self.assertRaisesRegex(UserError, "opportunities are on this step"):
+                self._step(manager, 1).unlink()
         self._assert_on_step(30, step_index=1)
 
     def test_step_stage_change_after_own_move(self):
