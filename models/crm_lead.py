@@ -219,7 +219,8 @@ class CrmLead(models.Model):
         """An active lead on a step has the step's percentage: another value is refused.
 
         The steps checked are share-locked until commit (see _lock_sales_process_steps): the
-        check reads their percentage, a concurrent change of it must not slip through.
+        check reads their percentage, a concurrent change of it must not slip through. Won
+        steps are not: their percentage is always 100 (see crm.sales.process.step).
         """
         leads = self.filtered(lambda lead: lead.active and lead.sales_process_step_id)
         # once per step: imports give thousands of probabilities at once
@@ -248,7 +249,9 @@ class CrmLead(models.Model):
                     probability=format_percentage(self.env, off_step[0]),
                 )
             )
-        leads._lock_sales_process_steps()
+        leads.filtered(
+            lambda lead: not lead.sales_process_step_id.is_won
+        )._lock_sales_process_steps()
 
     @api.onchange("sales_process_id")
     def _onchange_sales_process_id(self):
@@ -322,7 +325,10 @@ class CrmLead(models.Model):
         process_leads = self._split_sales_process_leads("action_set_won")
         won_stages = {}
         for lead in process_leads:
-            won_steps = lead.sales_process_id._get_ordered_steps().filtered("is_won")
+            # the process of an opportunity the user may write: read without the record
+            # rules' check of the process (a query per win)
+            process = lead.sales_process_id.sudo()
+            won_steps = process._get_ordered_steps().filtered("is_won")
             if not won_steps:
                 raise UserError(
                     self.env._(
@@ -332,7 +338,7 @@ class CrmLead(models.Model):
                         process=lead.sales_process_id.display_name,
                     )
                 )
-            won_stages[lead] = won_steps[0].stage_id
+            won_stages[lead] = won_steps[0].stage_id.sudo(False)
         groups = process_leads.grouped(won_stages.get)
         # Exit criteria first: a refused lost lead must not be left restored but not won
         for stage, leads in groups.items():

@@ -359,7 +359,7 @@ class CrmLead(models.Model):
         processes = self.sales_process_id | self.sales_process_id.browse(
             vals.get("sales_process_id") or []
         )
-        if not processes.step_ids.key_activity_ids:
+        if not any(processes.step_ids.mapped("key_activity_count")):
             return None
         return {lead.id: lead._get_sales_process_entry_key() for lead in self}
 
@@ -370,7 +370,7 @@ class CrmLead(models.Model):
     def _schedule_sales_process_entries(self, keys_before):
         """After a write: schedule the key activities of the step each opportunity entered."""
         # most steps have no key activities: then nothing to compare, lead by lead
-        if keys_before is None or not self.sales_process_step_id.key_activity_ids:
+        if keys_before is None or not any(self.sales_process_step_id.mapped("key_activity_count")):
             return
         entered = self.filtered(
             lambda lead: lead._get_sales_process_entry_key()
@@ -390,12 +390,12 @@ class CrmLead(models.Model):
         """
         activities = self.env["mail.activity"]
         # most steps have no key activities: then no lead to look at
-        if not self.sales_process_step_id.key_activity_ids:
+        if not any(self.sales_process_step_id.mapped("key_activity_count")):
             return activities
         leads = self.filtered(
             lambda lead: lead.active
             and lead.type == "opportunity"
-            and lead.sales_process_step_id.key_activity_ids
+            and lead.sales_process_step_id.key_activity_count
         )
         if not leads:
             return activities

@@ -63,6 +63,8 @@ class CrmSalesProcessStep(models.Model):
         copy=True,
         help="Scheduled on every opportunity entering the step.",
     )
+    # Stored: moves and wins onto steps without key activities (most) then read none
+    key_activity_count = fields.Integer(compute="_compute_key_activity_count", store=True)
     exit_criterion_ids = fields.One2many(
         "crm.sales.process.exit.criterion",
         "step_id",
@@ -135,6 +137,11 @@ class CrmSalesProcessStep(models.Model):
             numbers = {step: index for index, step in enumerate(ordered, start=1)}
             for step in steps:
                 step.number = numbers.get(step, 0)
+
+    @api.depends("key_activity_ids")
+    def _compute_key_activity_count(self):
+        for step in self:
+            step.key_activity_count = len(step.key_activity_ids)
 
     @api.depends("exit_criterion_ids.field_id")
     def _compute_required_field_ids(self):
