@@ -37,7 +37,7 @@ git clone -q --no-local "$REPO_DIR" "$copy"
 )
 
 log "building the wheel in a clone named $MODULE ($python -m pip wheel --no-deps)"
-(cd "$copy" && "$python" -m pip wheel -q --no-deps -w "$tmp/dist" .) || die "the wheel build failed"
+(cd "$copy" && PIP_DISABLE_PIP_VERSION_CHECK=1 "$python" -m pip wheel -q --no-deps -w "$tmp/dist" .) || die "the wheel build failed"
 wheels=("$tmp"/dist/odoo_addon_"$MODULE"-*.whl)
 [ -f "${wheels[0]}" ] || die "no odoo_addon_$MODULE wheel built: $(ls "$tmp/dist")"
 

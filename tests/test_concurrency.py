@@ -29,8 +29,7 @@ from odoo import SUPERUSER_ID, api
 from odoo.exceptions import ConcurrencyError, UserError
 from odoo.fields import Command
 from odoo.modules.registry import DummyRLock, Registry
-from odoo.tests import TransactionCase, tagged
-from odoo.tests.test_cursor import TestCursor
+from odoo.tests import TransactionCase, tagged, test_cursor
 from odoo.tools import SQL, mute_logger
 
 NAME = "CSP concurrency test"
@@ -62,7 +61,9 @@ class TestSalesProcessConcurrency(TransactionCase):
         self.other_stage_id = self.env.ref("crm_sales_process.crm_stage_negotiation_demo").id
         with self.registry.cursor() as cr:
             # real transactions, not the test cursor's savepoints (registry test mode)
-            self.assertNotIsInstance(cr, TestCursor, "the registry must not be in test mode")
+            self.assertNotIsInstance(
+                cr, test_cursor.TestCursor, "the registry must not be in test mode"
+            )
             cr.execute("SELECT * FROM crm_lead_scoring_frequency ORDER BY id")
             frequency_columns = [column.name for column in cr.description]
             frequencies = cr.fetchall()
