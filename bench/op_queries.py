@@ -1,18 +1,20 @@
 #!/usr/bin/env python3
 # Copyright 2026 crm_sales_process authors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-"""Queries and time of the single-record operations of the load run, without load.
+"""Queries and time of the single-record operations of a salesperson, without load.
 
 Each operation runs as a salesperson in its own transaction (a new cursor and an empty record
 cache, as a request has), committed, after warm-up runs: create (default process from the
-rules, or with the stage given and no process), move (write stage_id), lose, restore, win.
-The count includes the commit (mail tracking, followers). Deterministic, unlike a throughput
-run: compare an addon database with a stock crm + hr one.
+rules; without a process: with a stage given), move (write stage_id), lose, restore, win. The
+count includes the commit (mail tracking, followers). With ``--stock-db`` the same operations
+run on a stock crm + hr database, alternating round by round with the addon's, and a table
+compares them (medians over all rounds).
 
 Run with Odoo's Python, Odoo's source on PYTHONPATH:
-  op_queries.py --db DB --addons-path PATH [--login LOGIN] [--runs N] [--stock]
-(--login: a salesperson, default the demo user; --stock: a database without the addon).
-Creates opportunities named "op_queries N" in the database: use a copy.
+  op_queries.py --db DB --addons-path PATH [--stock-db DB] [--login LOGIN] [--runs N]
+      [--rounds N]
+(--login: a salesperson, default the demo user). Creates opportunities named "op_queries N"
+in the databases: use copies (e.g. demo databases made for the purpose).
 """
 
 import argparse
@@ -26,91 +28,122 @@ from odoo.tools import config
 OPERATIONS = ("create", "move", "lose", "restore", "win")
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--db", required=True)
-    parser.add_argument("--addons-path", required=True)
-    parser.add_argument("--login")
-    parser.add_argument("--runs", type=int, default=10)
-    parser.add_argument("--stock", action="store_true")
-    args = parser.parse_args()
-    config.parse_config(["-d", args.db, "--addons-path", args.addons_path, "--log-level=warn"])
-    registry = Registry(args.db)
+class Series:
+    """The operations of one database, as its salesperson runs them."""
 
-    with registry.cursor() as cr:
-        env = api.Environment(cr, api.SUPERUSER_ID, {})
-        if args.login:
-            user = env["res.users"].search([("login", "=", args.login)])
-        else:
-            user = env.ref("base.user_demo")
-        team = env["crm.team.member"].search([("user_id", "=", user.id)], limit=1).crm_team_id
-        stages = env["crm.stage"].search([("is_won", "=", False)], order="sequence").ids
-        process_stages = None
-        if not args.stock:
+    def __init__(self, db, login, stock):
+        self.registry = Registry(db)
+        self.stock = stock
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, api.SUPERUSER_ID, {})
+            user = (
+                env["res.users"].search([("login", "=", login)])
+                if login
+                else env.ref("base.user_demo")
+            )
+            team = env["crm.team.member"].search([("user_id", "=", user.id)], limit=1)
+            self.user_id = user.id
+            self.vals = {
+                "type": "opportunity",
+                "expected_revenue": 1000,
+                "user_id": user.id,
+                "team_id": team.crm_team_id.id,
+            }
+            stages = env["crm.stage"].search([("is_won", "=", False)], order="sequence").ids
+            self.label = "stock" if stock else "process"
+            if stock:
+                self.vals["stage_id"] = stages[0]
+                self.move_stage = stages[1]
+                return
             probe = (
                 env["crm.lead"]
                 .with_user(user)
-                .new({"user_id": user.id, "team_id": team.id, "type": "opportunity"})
+                .new({"user_id": user.id, "team_id": team.crm_team_id.id, "type": "opportunity"})
             )
             process = probe._get_sales_process_by_rules().get(probe)
-            if process:
-                process_stages = [
-                    step.stage_id.id for step in process._get_ordered_steps() if not step.is_won
-                ]
-                print(f"salesperson {user.login}: default process {process.name}")
+            if not process:
+                raise SystemExit(f"{user.login} gets no default process in {db}")
+            open_steps = [step for step in process._get_ordered_steps() if not step.is_won]
+            self.move_stage = open_steps[1].stage_id.id
+            print(f"{db}: salesperson {user.login}, default process {process.name}")
 
-    def run(operation):
+    def run(self, operation):
         """(queries, ms) of ``operation(env)`` in a transaction of its own, commit included."""
-        with registry.cursor() as cr:
-            env = api.Environment(cr, user.id, {})
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, self.user_id, {})
             start_count, start = cr.sql_log_count, time.perf_counter()
             result = operation(env)
             env.flush_all()
             cr.commit()
             return result, cr.sql_log_count - start_count, (time.perf_counter() - start) * 1000
 
-    def act(lead_id, name, move_stage):
-        """The operation ``name`` on opportunity ``lead_id``, as a function of the env."""
+    def once(self, index, figures):
+        """Create, move, lose, restore and win one opportunity; add (queries, ms) each."""
+        vals = dict(self.vals, name=f"op_queries {index}")
+        lead_id, queries, ms = self.run(lambda env: env["crm.lead"].create(vals).id)
+        figures["create"].append((queries, ms))
+        actions = {
+            "move": lambda lead: lead.write({"stage_id": self.move_stage}),
+            "lose": lambda lead: lead.action_set_lost(),
+            "restore": lambda lead: lead.action_restore(),
+            "win": lambda lead: lead.action_set_won(),
+        }
+        for name, action in actions.items():
+            _result, queries, ms = self.run(
+                lambda env, action=action: action(
+                    env["crm.lead"].with_context(active_test=False).browse(lead_id)
+                )
+            )
+            figures[name].append((queries, ms))
 
-        def operation(env):
-            lead = env["crm.lead"].with_context(active_test=False).browse(lead_id)
-            if name == "move":
-                return lead.write({"stage_id": move_stage})
-            if name == "lose":
-                return lead.action_set_lost()
-            if name == "restore":
-                return lead.action_restore()
-            return lead.action_set_won()
 
-        return operation
-
-    def series(label, vals, move_stages):
-        figures = {name: [] for name in OPERATIONS}
-        for index in range(args.runs + 2):
-            lead_vals = dict(vals, name=f"op_queries {index}")
-            lead_id, queries, ms = run(lambda env, v=lead_vals: env["crm.lead"].create(v).id)
-            figures["create"].append((queries, ms))
-            for name in OPERATIONS[1:]:
-                _result, queries, ms = run(act(lead_id, name, move_stages[1]))
-                figures[name].append((queries, ms))
-        for name, values in figures.items():
-            values = values[2:]  # warm-up
-            counts = sorted({queries for queries, _ms in values})
-            median = statistics.median(ms for _queries, ms in values)
-            print(f"{label:12} {name:8} queries {counts}  median {median:.1f} ms")
-
-    base = {
-        "type": "opportunity",
-        "expected_revenue": 1000,
-        "user_id": user.id,
-        "team_id": team.id,
+def summary(figures):
+    """{operation: (sorted distinct query counts, median ms)}"""
+    return {
+        name: (
+            sorted({queries for queries, _ms in values}),
+            statistics.median(ms for _q, ms in values),
+        )
+        for name, values in figures.items()
     }
-    if process_stages:
-        series("process", base, process_stages)
-    without = dict(base, stage_id=stages[0])
-    if not args.stock:
-        without["sales_process_id"] = False
-    series("no process", without, stages)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--stock-db")
+    parser.add_argument("--addons-path", required=True)
+    parser.add_argument("--login")
+    parser.add_argument("--runs", type=int, default=10, help="operations per round")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds")
+    args = parser.parse_args()
+    config.parse_config(["--addons-path", args.addons_path, "--log-level=warn"])
+    series = [Series(args.db, args.login, stock=False)]
+    if args.stock_db:
+        series.append(Series(args.stock_db, args.login, stock=True))
+    figures = {item.label: {name: [] for name in OPERATIONS} for item in series}
+    for item in series:  # warm-up, not counted
+        item.once("warm-up", {name: [] for name in OPERATIONS})
+    index = 0
+    for _round in range(args.rounds):
+        for item in series:
+            for _run in range(args.runs):
+                index += 1
+                item.once(index, figures[item.label])
+    results = {label: summary(values) for label, values in figures.items()}
+    print(f"{args.rounds} rounds x {args.runs} runs, medians")
+    header = f"{'operation':10} {'queries':>16} {'ms':>18} {'ratio':>6}"
+    print(header)
+    for name in OPERATIONS:
+        addon_queries, addon_ms = results["process"][name]
+        if "stock" not in results:
+            print(f"{name:10} {str(addon_queries):>16} {addon_ms:>18.1f}")
+            continue
+        stock_queries, stock_ms = results["stock"][name]
+        print(
+            f"{name:10} {str(addon_queries) + ' / ' + str(stock_queries):>16} "
+            f"{f'{addon_ms:.1f} / {stock_ms:.1f}':>18} {addon_ms / stock_ms:>5.2f}x"
+        )
 
 
 if __name__ == "__main__":

@@ -134,6 +134,12 @@ class CrmSalesProcessExitCriterion(models.Model):
                 items[lead] += [(kind, label, met) for label, met in kind_items]
         return items
 
+    @api.depends("name", "field_name", "criterion_type")
+    def _compute_display_name(self):
+        kinds = dict(self._fields["criterion_type"]._description_selection(self.env))
+        for criterion in self:
+            criterion.display_name = criterion._get_label() or kinds.get(criterion.criterion_type)
+
     def _get_label(self):
         self.ensure_one()
         if self.name:

@@ -15,6 +15,7 @@ class CrmSalesProcessStepActivity(models.Model):
     _inherit = ["crm.sales.process.checked.values"]
     _description = "Sales Process Step Key Activity"
     _order = "step_id, sequence, id"
+    _rec_name = "summary"
     _check_company_auto = True
 
     step_id = fields.Many2one(

@@ -11,6 +11,7 @@ class CrmSalesProcessCalibrationWizard(models.TransientModel):
     _name = "crm.sales.process.calibration.wizard"
     _inherit = ["crm.sales.process.checked.values"]
     _description = "Apply Observed Step Percentages"
+    _rec_name = "process_id"
 
     process_id = fields.Many2one("crm.sales.process", required=True, ondelete="cascade")
     calibration_months = fields.Integer(
