@@ -44,6 +44,10 @@ class CrmLead(models.Model):
         step or process, or archived; a stay opens for an active lead on a step without an
         open stay. A lead created archived (e.g. imported lost) gets a closed stay at once.
         ``created``: the leads were just created, they have no stay to close (imports).
+
+        The stays' path columns (see ``crm.sales.process.history._update_path_columns``)
+        follow: a stay opened on a step the lead was on before gets when it last left it,
+        and entering a later step of the process marks the stays it went on from as moved on.
         """
         if not self:
             return
@@ -72,19 +76,23 @@ class CrmLead(models.Model):
             INSERT INTO crm_sales_process_history
                    (lead_id, step_id, user_id, team_id, department_id,
                     expected_revenue, probability, date_in, date_out, duration_days,
-                    exit_reason)
+                    exit_reason, previous_date_out)
             SELECT lead.id, lead.sales_process_step_id, lead.user_id, lead.team_id,
                    lead.department_id, lead.expected_revenue, lead.probability, %(now)s,
                    CASE WHEN lead.active THEN NULL ELSE %(now)s END,
                    0.0,
                    CASE WHEN lead.active THEN NULL
                         WHEN %(lost)s OR lead.probability = 0 THEN 'lost'
-                        ELSE 'archived' END
+                        ELSE 'archived' END,
+                   %(previous_out)s
               FROM lead
              WHERE lead.sales_process_step_id IS NOT NULL
             """,
             now=now,
             lost=lost,
+            previous_out=SQL("NULL")
+            if created
+            else SQL("(SELECT known.previous_out FROM known WHERE known.lead_id = lead.id)"),
         )
         # Without JIT: PostgreSQL would compile the statement of a bulk move (its estimated
         # cost is above jit_above_cost) for a tenth of its run time, to run it once. The
@@ -135,7 +143,11 @@ class CrmLead(models.Model):
                                    WHEN (new_step.sequence, new_step.id)
                                         > (old_step.sequence, old_step.id) THEN 'forward'
                                    ELSE 'backward'
-                               END
+                               END,
+                               moved_on = lead.active
+                                   AND new_step.process_id = old_step.process_id
+                                   AND (new_step.sequence, new_step.id)
+                                       > (old_step.sequence, old_step.id)
                           FROM lead
                      LEFT JOIN crm_sales_process_step new_step
                             ON new_step.id = lead.sales_process_step_id
@@ -150,10 +162,32 @@ class CrmLead(models.Model):
                      RETURNING stay.lead_id
                     ),
                     known AS (
-                        SELECT stay.lead_id, bool_or(stay.date_out IS NULL) AS has_open
+                        SELECT stay.lead_id, bool_or(stay.date_out IS NULL) AS has_open,
+                               MAX(COALESCE(stay.date_out, %(now)s)) FILTER (
+                                   WHERE stay.step_id = lead.sales_process_step_id
+                               ) AS previous_out
                           FROM lead
                           JOIN crm_sales_process_history stay ON stay.lead_id = lead.id
                       GROUP BY stay.lead_id
+                    ),
+                    -- earlier stays on lower steps of the process the lead now goes on from
+                    -- (after going back): closed stays, none of those "closed" updates
+                    passed AS (
+                        UPDATE crm_sales_process_history stay
+                           SET moved_on = TRUE
+                          FROM lead
+                          JOIN crm_sales_process_step new_step
+                            ON new_step.id = lead.sales_process_step_id,
+                               crm_sales_process_step old_step
+                         WHERE stay.lead_id = lead.id
+                           AND stay.lead_id = ANY(%(ids)s)
+                           AND lead.active
+                           AND old_step.id = stay.step_id
+                           AND stay.date_out IS NOT NULL
+                           AND stay.moved_on IS NOT TRUE
+                           AND old_step.process_id = new_step.process_id
+                           AND (new_step.sequence, new_step.id)
+                               > (old_step.sequence, old_step.id)
                     )
                     %(insert)s
                        AND (lead.active
