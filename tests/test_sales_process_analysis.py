@@ -207,7 +207,10 @@ class TestSalesProcessAnalysisData(SalesProcessAnalysisCommon):
 
     def test_xlsx(self):
         """The XLSX: a KPI sheet (one row per process) and a steps sheet, read back."""
-        content = self.Analysis.get_xlsx({"process_ids": (self.alpha | self.other).ids})
+        content, filename = self.env["report.crm_sales_process.analysis_xlsx"].create_xlsx_report(
+            [], {"process_ids": (self.alpha | self.other).ids}
+        )
+        self.assertRegex(filename, r"^sales-process-analysis-\d{4}-\d\d-\d\d\.xlsx$")
         workbook = openpyxl.load_workbook(io.BytesIO(content))
         self.assertEqual(workbook.sheetnames, ["KPIs", "Steps"])
         kpis = workbook["KPIs"]

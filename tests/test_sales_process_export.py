@@ -44,7 +44,9 @@ class TestSalesProcessExport(SalesProcessSampleCommon):
 
     def test_xlsx_workbook(self):
         """The formatted workbook has a Sales Processes sheet and a Steps sheet."""
-        content = self.processes.with_user(self.salesman)._get_xlsx_export()
+        report = self.env["report.crm_sales_process.export_xlsx"].with_user(self.salesman)
+        content, filename = report.create_xlsx_report(self.processes.ids, {})
+        self.assertEqual(filename, "Sales Processes.xlsx")
         workbook = openpyxl.load_workbook(io.BytesIO(content))
         self.assertEqual(workbook.sheetnames, ["Sales Processes", "Steps"])
         sheet = workbook["Sales Processes"]
