@@ -172,7 +172,7 @@ class CrmSalesProcessAnalysis(models.AbstractModel):
         return [
             definition
             for definition in definitions
-            if definition["level"] == level and place in definition.get("show", ())
+            if definition["level"] == level and definition.get(place)
         ]
 
     @api.model

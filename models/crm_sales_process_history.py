@@ -1,5 +1,7 @@
 # Copyright 2026 crm_sales_process authors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from collections.abc import Mapping
+
 from odoo import api, fields, models
 from odoo.fields import Domain
 from odoo.tools import SQL
@@ -158,12 +160,15 @@ class CrmSalesProcessHistory(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        self.check_access("create")  # read-only for users, whatever they send
         stays = super().create(vals_list)
         self._update_path_columns(lead_ids=stays.lead_id.ids)
         return stays
 
     def write(self, vals):
-        leads = self.lead_id if PATH_FIELDS & vals.keys() else self.lead_id.browse()
+        # (values of another type: the ORM refuses them with a clear error)
+        path = isinstance(vals, Mapping) and PATH_FIELDS & vals.keys()
+        leads = self.lead_id if path else self.lead_id.browse()
         result = super().write(vals)
         if leads:
             self._update_path_columns(lead_ids=(leads | self.lead_id).ids)
@@ -416,7 +421,7 @@ class CrmSalesProcessStep(models.Model):
     _inherit = "crm.sales.process.step"
 
     def write(self, vals):
-        if "sequence" not in vals:
+        if not isinstance(vals, Mapping) or "sequence" not in vals:
             return super().write(vals)
         orders = {process: process._get_ordered_steps().ids for process in self.process_id}
         result = super().write(vals)

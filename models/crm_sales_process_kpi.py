@@ -11,12 +11,12 @@ method and appends to its result), plus its test. A definition is a dict:
     Its name in ``get_kpis``' result (in each step's dict for a step KPI).
 ``level``
     ``"process"`` or ``"step"``.
-``label``, ``unit``, ``show``, ``hint``, ``help``
+``label``, ``unit``, ``tile``, ``sheet``, ``column``, ``hint``, ``help``
     How the analysis shows it. ``unit`` is ``"count"`` (a whole number), ``"percent"``
     (0-100), ``"days"``, ``"monetary"`` (company currency) or ``"number"``; it also decides the
-    rounding (counts are integers, the others 2 digits). ``show`` lists where it appears:
-    ``"tile"`` (a process tile of the dashboard and the PDF), ``"sheet"`` (a column of the
-    XLSX's KPI sheet), ``"column"`` (a column of the steps table: dashboard, PDF, XLSX).
+    rounding (counts are integers, the others 2 digits). Where it appears: ``tile`` (a process
+    tile of the dashboard and the PDF), ``sheet`` (a column of the XLSX's KPI sheet),
+    ``column`` (a column of the steps table: dashboard, PDF, XLSX).
     ``hint`` is the text under a tile and may name other KPIs of the process
     (``"%(won_count)s won"``); ``help`` the tooltip of a steps-table column. ``skip_last``:
     left blank on the last step.
@@ -114,7 +114,8 @@ class CrmSalesProcess(models.Model):
                 "level": "process",
                 "label": _("Win Rate"),
                 "unit": "percent",
-                "show": ("tile", "sheet"),
+                "tile": True,
+                "sheet": True,
                 "hint": _("%(won_count)s won, %(lost_count)s lost"),
                 "formula": lambda kpi: kpi_rate(
                     kpi["won_count"], kpi["won_count"] + kpi["lost_count"]
@@ -125,7 +126,8 @@ class CrmSalesProcess(models.Model):
                 "level": "process",
                 "label": _("Sales Cycle"),
                 "unit": "days",
-                "show": ("tile", "sheet"),
+                "tile": True,
+                "sheet": True,
                 "hint": _("from creation to won"),
                 "sql": "AVG(%(cycle_days)s) FILTER (WHERE %(won)s)",
             },
@@ -134,7 +136,8 @@ class CrmSalesProcess(models.Model):
                 "level": "process",
                 "label": _("Average Deal"),
                 "unit": "monetary",
-                "show": ("tile", "sheet"),
+                "tile": True,
+                "sheet": True,
                 "hint": _("won opportunities"),
                 "sql": "AVG(lead.expected_revenue) FILTER (WHERE %(won)s)",
             },
@@ -143,7 +146,8 @@ class CrmSalesProcess(models.Model):
                 "level": "process",
                 "label": _("Pipeline Velocity"),
                 "unit": "monetary",
-                "show": ("tile", "sheet"),
+                "tile": True,
+                "sheet": True,
                 "hint": _("won revenue per day"),
                 # open opportunities × win rate × average deal / sales cycle
                 "formula": lambda kpi: (
@@ -161,7 +165,8 @@ class CrmSalesProcess(models.Model):
                 "level": "process",
                 "label": _("Conversion"),
                 "unit": "percent",
-                "show": ("tile", "sheet"),
+                "tile": True,
+                "sheet": True,
                 "hint": _("created in the period and won"),
                 "formula": lambda kpi: kpi_rate(kpi["created_won_count"], kpi["created_count"]),
             },
@@ -170,7 +175,8 @@ class CrmSalesProcess(models.Model):
                 "level": "process",
                 "label": _("Open Opportunities"),
                 "unit": "count",
-                "show": ("tile", "sheet"),
+                "tile": True,
+                "sheet": True,
                 "hint": _("neither won nor lost"),
                 "sql": "COUNT(*) FILTER (WHERE %(open)s)",
             },
@@ -179,7 +185,8 @@ class CrmSalesProcess(models.Model):
                 "level": "process",
                 "label": _("Pipeline"),
                 "unit": "monetary",
-                "show": ("tile", "sheet"),
+                "tile": True,
+                "sheet": True,
                 "hint": _("expected revenue"),
                 "sql": "SUM(lead.expected_revenue) FILTER (WHERE %(open)s)",
             },
@@ -188,7 +195,8 @@ class CrmSalesProcess(models.Model):
                 "level": "process",
                 "label": _("Weighted Pipeline"),
                 "unit": "monetary",
-                "show": ("tile", "sheet"),
+                "tile": True,
+                "sheet": True,
                 "hint": _("expected revenue × probability"),
                 "sql": "SUM(lead.prorated_revenue) FILTER (WHERE %(open)s)",
             },
@@ -197,7 +205,7 @@ class CrmSalesProcess(models.Model):
                 "level": "process",
                 "label": _("Won"),
                 "unit": "count",
-                "show": ("sheet",),
+                "sheet": True,
                 "sql": "COUNT(*) FILTER (WHERE %(won)s)",
             },
             {
@@ -205,7 +213,7 @@ class CrmSalesProcess(models.Model):
                 "level": "process",
                 "label": _("Lost"),
                 "unit": "count",
-                "show": ("sheet",),
+                "sheet": True,
                 "sql": "COUNT(*) FILTER (WHERE %(lost)s)",
             },
             {
@@ -227,7 +235,7 @@ class CrmSalesProcess(models.Model):
                 "level": "step",
                 "label": _("Reached"),
                 "unit": "count",
-                "show": ("column",),
+                "column": True,
                 "help": _("Opportunities that were on the step in the period"),
                 "sql": "COUNT(*) FILTER (WHERE %(first_in_period)s)",
             },
@@ -236,7 +244,7 @@ class CrmSalesProcess(models.Model):
                 "level": "step",
                 "label": _("Moved On"),
                 "unit": "count",
-                "show": ("column",),
+                "column": True,
                 "help": _("Went on to a later step or were won"),
                 "sql": "COUNT(*) FILTER (WHERE %(first_in_period)s"
                 " AND (stay.moved_on OR %(won_here)s))",
@@ -246,7 +254,7 @@ class CrmSalesProcess(models.Model):
                 "level": "step",
                 "label": _("Conversion to Next"),
                 "unit": "percent",
-                "show": ("column",),
+                "column": True,
                 "skip_last": True,
                 "formula": lambda kpi: kpi_rate(kpi["moved_on"], kpi["reached"]),
             },
@@ -255,7 +263,7 @@ class CrmSalesProcess(models.Model):
                 "level": "step",
                 "label": _("Win Rate from Step"),
                 "unit": "percent",
-                "show": ("column",),
+                "column": True,
                 "help": _("Closed opportunities that reached the step and were won"),
                 "formula": lambda kpi: kpi_rate(kpi["closed_won"], kpi["closed_count"]),
             },
@@ -264,7 +272,7 @@ class CrmSalesProcess(models.Model):
                 "level": "step",
                 "label": _("Average Days"),
                 "unit": "days",
-                "show": ("column",),
+                "column": True,
                 "sql": "AVG(stay.duration_days) FILTER (WHERE %(left)s)",
             },
             {
@@ -272,7 +280,7 @@ class CrmSalesProcess(models.Model):
                 "level": "step",
                 "label": _("Median Days"),
                 "unit": "days",
-                "show": ("column",),
+                "column": True,
                 "median": "stay.duration_days",
                 "where": "%(left)s",
             },
@@ -282,7 +290,7 @@ class CrmSalesProcess(models.Model):
                 "source": "lead",
                 "label": _("Open"),
                 "unit": "count",
-                "show": ("column",),
+                "column": True,
                 "sql": "COUNT(*) FILTER (WHERE %(open)s)",
             },
             {

@@ -61,28 +61,22 @@ class ReportCrmSalesProcessAnalysisXlsx(models.AbstractModel):
             {process["currency_id"] for process in analysis["processes"]}
         )
         names = {currency.id: currency.name for currency in currencies}
-        self._write_table(
-            sheet,
-            formats,
+        rows = [
             [
-                (_("Sales Process"), 34, "text"),
-                *(
-                    (self._get_column_title(definition), 16, UNIT_FORMATS[definition["unit"]])
-                    for definition in definitions
-                ),
-                (_("Currency"), 10, "text"),
-            ],
-            (
-                [
-                    process["name"],
-                    *(process[definition["key"]] for definition in definitions),
-                    names[process["currency_id"]],
-                ]
-                for process in analysis["processes"]
-            ),
-            row=row + 1,
-            freeze=(1, 1),
-            autofilter=False,
+                process["name"],
+                *(process[definition["key"]] for definition in definitions),
+                names[process["currency_id"]],
+            ]
+            for process in analysis["processes"]
+        ]
+        columns = [(_("Sales Process"), 34, "text")]
+        columns += [
+            (self._get_column_title(definition), 16, UNIT_FORMATS[definition["unit"]])
+            for definition in definitions
+        ]
+        columns.append((_("Currency"), 10, "text"))
+        self._write_table(
+            sheet, formats, columns, rows, row=row + 1, freeze=(1, 1), autofilter=False
         )
 
     @api.model

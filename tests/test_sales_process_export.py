@@ -110,6 +110,14 @@ class TestSalesProcessExportRoute(HttpCase, SalesProcessCommon):
         sheet = openpyxl.load_workbook(io.BytesIO(response.content))["Sales Processes"]
         self.assertEqual(sheet["B2"].value, "Routed Sale")
 
+    def test_unknown_spreadsheet(self):
+        """The spreadsheets' route serves the addon's spreadsheets only."""
+        self.authenticate("sp_reader", "sp_readerxx")
+        for name in ("nothing", "abstract", "crm_sales_process_report_template"):
+            with self.subTest(name=name):
+                response = self.url_open(f"/crm_sales_process/{name}/xlsx?ids={self.process.id}")
+                self.assertEqual(response.status_code, 404)
+
     @mute_logger("odoo.http")  # the expected access error is logged as a warning
     def test_download_refused(self):
         """Another company's process, bad ids or no login give no workbook."""
