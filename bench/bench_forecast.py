@@ -775,21 +775,13 @@ def stock_list_export_call(env, wizard):
     xlsxwriter writer (run with a request holding the environment, as the route has)."""
     from odoo.http import _request_stack  # noqa: PLC0415 - Odoo loaded by main()
 
+    from odoo.addons.crm_sales_process.wizards.crm_sales_forecast_wizard import (  # noqa: PLC0415
+        DETAIL_FIELDS,
+    )
     from odoo.addons.web.controllers.export import ExcelExport  # noqa: PLC0415
 
-    field_names = [
-        "name",
-        "partner_id",
-        "user_id",
-        "department_id",
-        "team_id",
-        "sales_process_id",
-        "stage_id",
-        "date_deadline",
-        "expected_revenue",
-        "probability",
-        "prorated_revenue",
-    ]
+    # the columns of the forecast's opportunities sheet (the salesperson's included)
+    field_names = list(DETAIL_FIELDS)
     Lead = env["crm.lead"]
     descriptions = Lead.fields_get(field_names, ["string", "type"])
     fields = [

@@ -26,10 +26,6 @@ class ReportCrmSalesProcessAnalysisXlsx(models.AbstractModel):
         return self.env["crm.sales.process.analysis"].get_analysis(data)
 
     @api.model
-    def _get_file_title(self, data, objs):
-        return self.env._("sales-process-analysis"), True  # translated, without spaces
-
-    @api.model
     def generate_xlsx_report(self, workbook, data, objs):
         analysis = objs
         formats = self._add_formats(
@@ -127,3 +123,7 @@ class ReportCrmSalesProcessAnalysisXlsx(models.AbstractModel):
             rows,
             freeze=(1, 3),
         )
+
+    @api.model
+    def _get_file_title(self, data, objs):
+        return self.env._("sales-process-analysis"), True  # translated, without spaces

@@ -27,6 +27,9 @@ class ReportCrmSalesProcess(models.AbstractModel):
             for column in self.env["report.crm_sales_process.export_xlsx"]._get_process_columns()
             if column.get("pdf")
         ]
+        # as wide as in the workbook, the steps taking a third of the page
+        total = sum(column["width"] for column in columns)
+        widths = [round(66.0 * column["width"] / total, 1) for column in columns]
         # the list's date and time format, to the minute
         date_format = f"{lang.date_format} {lang.time_format.replace(':%S', '')}"
         return {
@@ -36,6 +39,7 @@ class ReportCrmSalesProcess(models.AbstractModel):
             "company": company,
             "company_address": self._get_company_address(company),
             "columns": columns,
+            "widths": widths,
             "lines": [
                 dict(
                     self._prepare_process_line(process, lang),
