@@ -90,9 +90,18 @@ class CrmLead(models.Model):
             """,
             now=now,
             lost=lost,
-            previous_out=SQL("NULL")
-            if created
-            else SQL("(SELECT known.previous_out FROM known WHERE known.lead_id = lead.id)"),
+            # when it last left the step it enters, if it was on it before (lead index)
+            previous_out=SQL(
+                """
+                (SELECT MAX(COALESCE(earlier.date_out, %s))
+                   FROM crm_sales_process_history earlier
+                  WHERE earlier.lead_id = lead.id
+                    AND earlier.step_id = lead.sales_process_step_id)
+                """,
+                now,
+            )
+            if not created
+            else SQL("NULL"),
         )
         # Without JIT: PostgreSQL would compile the statement of a bulk move (its estimated
         # cost is above jit_above_cost) for a tenth of its run time, to run it once. The
@@ -162,32 +171,37 @@ class CrmLead(models.Model):
                      RETURNING stay.lead_id
                     ),
                     known AS (
-                        SELECT stay.lead_id, bool_or(stay.date_out IS NULL) AS has_open,
-                               MAX(COALESCE(stay.date_out, %(now)s)) FILTER (
-                                   WHERE stay.step_id = lead.sales_process_step_id
-                               ) AS previous_out
+                        SELECT stay.lead_id, bool_or(stay.date_out IS NULL) AS has_open
                           FROM lead
                           JOIN crm_sales_process_history stay ON stay.lead_id = lead.id
                       GROUP BY stay.lead_id
                     ),
-                    -- earlier stays on lower steps of the process the lead now goes on from
-                    -- (after going back): closed stays, none of those "closed" updates
+                    -- earlier closed stays on lower steps of the process the lead is on now,
+                    -- not marked "moved on" yet: it went back, and now goes on from them
+                    -- (none of those "closed" updates). Found lead by lead through the lead
+                    -- index, then updated through the primary key.
                     passed AS (
                         UPDATE crm_sales_process_history stay
                            SET moved_on = TRUE
-                          FROM lead
-                          JOIN crm_sales_process_step new_step
-                            ON new_step.id = lead.sales_process_step_id,
-                               crm_sales_process_step old_step
-                         WHERE stay.lead_id = lead.id
-                           AND stay.lead_id = ANY(%(ids)s)
-                           AND lead.active
-                           AND old_step.id = stay.step_id
-                           AND stay.date_out IS NOT NULL
-                           AND stay.moved_on IS NOT TRUE
-                           AND old_step.process_id = new_step.process_id
-                           AND (new_step.sequence, new_step.id)
-                               > (old_step.sequence, old_step.id)
+                         WHERE stay.id = ANY(ARRAY(
+                            SELECT earlier.id
+                              FROM lead
+                              JOIN crm_sales_process_step new_step
+                                ON new_step.id = lead.sales_process_step_id
+                             CROSS JOIN LATERAL (
+                                 SELECT earlier.id, earlier.step_id
+                                   FROM crm_sales_process_history earlier
+                                  WHERE earlier.lead_id = lead.id
+                                    AND earlier.date_out IS NOT NULL
+                                    AND earlier.moved_on IS NOT TRUE
+                             ) earlier
+                              JOIN crm_sales_process_step old_step
+                                ON old_step.id = earlier.step_id
+                             WHERE lead.active
+                               AND old_step.process_id = new_step.process_id
+                               AND (new_step.sequence, new_step.id)
+                                   > (old_step.sequence, old_step.id)
+                         ))
                     )
                     %(insert)s
                        AND (lead.active
