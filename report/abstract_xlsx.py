@@ -175,14 +175,12 @@ class ReportCrmSalesProcessAbstractXlsx(models.AbstractModel):
         header = row
         for values in rows:
             row += 1
-            if any(isinstance(value, tuple) for value in values):
-                for col, value in enumerate(values):
-                    if isinstance(value, tuple):
-                        sheet.write(row, col, value[0], formats[value[1]])
-                    else:
-                        sheet.write(row, col, value)
-            else:
-                sheet.write_row(row, 0, values)
+            own = [(col, value) for col, value in enumerate(values) if isinstance(value, tuple)]
+            if own:
+                values = [value[0] if isinstance(value, tuple) else value for value in values]
+            sheet.write_row(row, 0, values)
+            for col, (value, style) in own:
+                sheet.write(row, col, value, formats[style])
         if freeze:
             sheet.freeze_panes(header + freeze[0], freeze[1])
         if autofilter:
