@@ -23,6 +23,7 @@ import sys
 import time
 import tracemalloc
 from datetime import date, timedelta
+from types import SimpleNamespace
 
 import odoo
 from odoo import Command, api
@@ -54,18 +55,26 @@ PROCESSES = [
     ),
     ("Bench Key Accounts", [("new", 10), ("demo", 50), ("negotiation", 75), ("won", 100)]),
 ]
-TARGETS = {"create": 1.10, "kanban": 1.05, "import": 1.10, "move": 1.20}
+TARGETS = {
+    "create": 1.10,
+    "kanban": 1.05,
+    "import": 1.10,
+    "move": 1.20,
+    # the forecast spreadsheet against stock's list export of the same rows and columns
+    "forecast_xlsx": 1.00,
+}
 # Wall-time targets in seconds (the forecast XLSX one for 100,000 opportunities)
 SECONDS_TARGETS = {
     "forecast": 1,
     "forecast_pdf": 1,
-    "forecast_xlsx": 5,
     "process_xlsx": 2,
     "process_pdf": 2,
-    "kpis": 1,
-    "kpis_period": 1,
+    "kpis": 0.6,
+    "kpis_period": 0.6,
 }
 HISTORY_MARK = "crm_sales_process.bench_history"
+# the history's path columns computed (databases populated before they existed get them once)
+HISTORY_PATH_MARK = "crm_sales_process.bench_history_path"
 MOVE_COUNT = 10_000
 IMPORT_COUNT = 10_000
 
@@ -247,6 +256,7 @@ def populate_history(env):
     """
     ICP = env["ir.config_parameter"]
     if ICP.get_param(HISTORY_MARK) == ICP.get_param(BENCH_MARK):
+        populate_history_path(env)
         return
     start = time.perf_counter()
     env.flush_all()
@@ -312,6 +322,20 @@ def populate_history(env):
     ICP.set_param(HISTORY_MARK, ICP.get_param(BENCH_MARK))
     env.cr.commit()
     log(f"history: {stays} stays of {leads} opportunities ({time.perf_counter() - start:.0f} s)")
+    populate_history_path(env)
+
+
+def populate_history_path(env):
+    """The stays' path columns (what the KPIs read), as the migration computes them."""
+    ICP = env["ir.config_parameter"]
+    if ICP.get_param(HISTORY_PATH_MARK) == ICP.get_param(BENCH_MARK):
+        return
+    start = time.perf_counter()
+    env["crm.sales.process.history"]._update_path_columns()
+    env.cr.execute("ANALYZE crm_sales_process_history")
+    ICP.set_param(HISTORY_PATH_MARK, ICP.get_param(BENCH_MARK))
+    env.cr.commit()
+    log(f"history path columns ({time.perf_counter() - start:.0f} s)")
 
 
 def compact(env):
@@ -708,14 +732,29 @@ def bench_exports(results, proc, proc_admin, runs):
         proc_admin["ir.config_parameter"].sudo().set_param("report.url", report_url)
     else:
         log("no BENCH_REPORT_URL: the process PDF is laid out without its style sheets")
-    results["forecast_xlsx"] = [
-        Result(note="n/a"),
-        measure(proc_admin, wizard._generate_xlsx, max(1, min(runs, 3))),
-    ]
+    # The forecast spreadsheet of every open opportunity, side by side with stock's list
+    # export (/web/export/xlsx: export_data, then its xlsxwriter writer) of the same rows and
+    # columns, on the same database
+    forecast_xlsx = proc_admin["report.crm_sales_process.forecast_xlsx"]
+    results["forecast_xlsx"] = alternate(
+        [
+            (proc_admin, stock_list_export_call(proc_admin, wizard), {"memory": False}),
+            (proc_admin, lambda: forecast_xlsx.create_xlsx_report(wizard.ids, {}), {}),
+        ],
+        max(1, min(runs, 3)),
+    )
+    results["forecast_xlsx"][
+        0
+    ].note = "Odoo's list export (/web/export/xlsx) of the same opportunities and columns"
     processes = export_processes(proc_admin, 1000)
+    process_xlsx = proc_admin["report.crm_sales_process.export_xlsx"]
     results["process_xlsx"] = [
         Result(note="n/a"),
-        measure(proc_admin, processes._get_xlsx_export, max(1, min(runs, 3))),
+        measure(
+            proc_admin,
+            lambda: process_xlsx.create_xlsx_report(processes.ids, {}),
+            max(1, min(runs, 3)),
+        ),
     ]
     report = proc_admin["ir.actions.report"]
     name = "crm_sales_process.crm_sales_process_action_report"
@@ -728,6 +767,38 @@ def bench_exports(results, proc, proc_admin, runs):
         measure(proc_admin, lambda: report._render_qweb_pdf(name, processes.ids), 1, memory=False),
     ]
     proc.cr.rollback()
+
+
+def stock_list_export_call(env, wizard):
+    """What Odoo's list export (/web/export/xlsx, web's ExcelExport) does with the forecast's
+    opportunities and the columns of its opportunities sheet: ``export_data``, then its
+    xlsxwriter writer (run with a request holding the environment, as the route has)."""
+    from odoo.http import _request_stack  # noqa: PLC0415 - Odoo loaded by main()
+
+    from odoo.addons.crm_sales_process.wizards.crm_sales_forecast_wizard import (  # noqa: PLC0415
+        DETAIL_FIELDS,
+    )
+    from odoo.addons.web.controllers.export import ExcelExport  # noqa: PLC0415
+
+    # the columns of the forecast's opportunities sheet (the salesperson's included)
+    field_names = list(DETAIL_FIELDS)
+    Lead = env["crm.lead"]
+    descriptions = Lead.fields_get(field_names, ["string", "type"])
+    fields = [
+        {"name": name, "label": descriptions[name]["string"], "type": descriptions[name]["type"]}
+        for name in field_names
+    ]
+    domain = wizard._get_forecast_domain()
+
+    def call():
+        _request_stack.push(SimpleNamespace(env=env))
+        try:
+            rows = Lead.search(domain).export_data(field_names)["datas"]
+            ExcelExport().from_data(fields, [field["label"] for field in fields], rows)
+        finally:
+            _request_stack.pop()
+
+    return call
 
 
 def export_processes(env, count):
@@ -769,7 +840,7 @@ LABELS = {
     "move_activities": "bulk move 10,000 opps (+3 key activities)",
     "forecast": "forecast figures (3 groupings + total)",
     "forecast_pdf": "forecast PDF data (summary, no details)",
-    "forecast_xlsx": "forecast XLSX, every open opportunity",
+    "forecast_xlsx": "forecast XLSX (stock: list export)",
     "process_xlsx": "process XLSX, 1,000 processes",
     "process_html": "process PDF HTML (QWeb), 1,000 processes",
     "process_pdf": "process PDF (wkhtmltopdf), 1,000 processes",

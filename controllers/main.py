@@ -1,6 +1,6 @@
 # Copyright 2026 crm_sales_process authors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-import base64
+import json
 
 from werkzeug.exceptions import BadRequest, NotFound
 
@@ -10,62 +10,45 @@ from odoo.http import content_disposition, request
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-class SalesProcessExportController(http.Controller):
+def _is_readonly_download(controller, rule, args):
+    """Served on a read replica unless the spreadsheet reads what the request before it wrote
+    (``_xlsx_readonly``): the forecast reads the wizard the form has just saved."""
+    model = request.env.registry.get(f"report.crm_sales_process.{args.get('name')}_xlsx")
+    return getattr(model, "_xlsx_readonly", True)
+
+
+class SalesProcessXlsxController(http.Controller):
     @http.route(
-        "/crm_sales_process/export/xlsx",
+        "/crm_sales_process/<string:name>/xlsx",
         type="http",
         auth="user",
-        methods=["GET"],
-        readonly=True,
+        methods=["GET", "POST"],
+        readonly=_is_readonly_download,
     )
-    def export_xlsx(self, ids="", **kwargs):
-        """The formatted workbook of the given processes (``ids=1,2,3``).
+    def download_xlsx(self, name, ids="", filters="", **kwargs):
+        """The spreadsheet ``report.crm_sales_process.<name>_xlsx`` of the records ``ids``
+        (``1,2,3``) with the options ``filters`` (a JSON object), as a file: the processes'
+        workbook (``export``), the Sales Process Analysis (``analysis``, the dashboard's
+        filters) and the sales forecast (``forecast``, of its wizard).
 
-        Read access and record rules of the current user apply: a process of another company
-        or without read right gives an access error, never its data.
+        The user's access rights and record rules apply: a record they may not read gives an
+        access error, never its data.
         """
+        report = request.env["report.crm_sales_process.abstract_xlsx"]._get_xlsx_report(name)
+        if report is None:
+            raise NotFound()
         try:
-            process_ids = [int(process_id) for process_id in ids.split(",") if process_id]
+            record_ids = [int(record_id) for record_id in ids.split(",") if record_id]
+            options = json.loads(filters) if filters else {}
         except ValueError as error:
             raise BadRequest() from error
-        processes = (
-            request.env["crm.sales.process"].with_context(active_test=False).browse(process_ids)
-        )
-        processes = processes.exists()
-        if not processes:
-            raise NotFound()
-        processes.check_access("read")
-        filename = request.env._("Sales Processes") + ".xlsx"
+        if not isinstance(options, dict):
+            raise BadRequest()
+        content, filename = report.create_xlsx_report(record_ids, options)
         return request.make_response(
-            processes._get_xlsx_export(),
+            content,
             headers=[
                 ("Content-Type", XLSX_MIMETYPE),
                 ("Content-Disposition", content_disposition(filename)),
-            ],
-        )
-
-    # Not readonly: the wizard and its file were written by the request just before this one,
-    # on the primary database; a read replica (--db_replica_host) may not have them yet, and
-    # /web/content (readonly) would answer 404 there.
-    @http.route(
-        "/crm_sales_process/forecast/xlsx/<int:wizard_id>",
-        type="http",
-        auth="user",
-        methods=["GET"],
-        readonly=False,
-    )
-    def forecast_xlsx(self, wizard_id, **kwargs):
-        """The spreadsheet the forecast wizard made (only its creator may read it)."""
-        wizard = request.env["crm.sales.forecast.wizard"].browse(wizard_id).exists()
-        if not wizard:
-            raise NotFound()
-        wizard.check_access("read")
-        if not wizard.xlsx_file:
-            raise NotFound()
-        return request.make_response(
-            base64.b64decode(wizard.xlsx_file),
-            headers=[
-                ("Content-Type", XLSX_MIMETYPE),
-                ("Content-Disposition", content_disposition(wizard.xlsx_filename)),
             ],
         )

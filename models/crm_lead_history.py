@@ -44,6 +44,10 @@ class CrmLead(models.Model):
         step or process, or archived; a stay opens for an active lead on a step without an
         open stay. A lead created archived (e.g. imported lost) gets a closed stay at once.
         ``created``: the leads were just created, they have no stay to close (imports).
+
+        The stays' path columns (see ``crm.sales.process.history._update_path_columns``)
+        follow: a stay opened on a step the lead was on before gets when it last left it,
+        and entering a later step of the process marks the stays it went on from as moved on.
         """
         if not self:
             return
@@ -72,19 +76,32 @@ class CrmLead(models.Model):
             INSERT INTO crm_sales_process_history
                    (lead_id, step_id, user_id, team_id, department_id,
                     expected_revenue, probability, date_in, date_out, duration_days,
-                    exit_reason)
+                    exit_reason, previous_date_out)
             SELECT lead.id, lead.sales_process_step_id, lead.user_id, lead.team_id,
                    lead.department_id, lead.expected_revenue, lead.probability, %(now)s,
                    CASE WHEN lead.active THEN NULL ELSE %(now)s END,
                    0.0,
                    CASE WHEN lead.active THEN NULL
                         WHEN %(lost)s OR lead.probability = 0 THEN 'lost'
-                        ELSE 'archived' END
+                        ELSE 'archived' END,
+                   %(previous_out)s
               FROM lead
              WHERE lead.sales_process_step_id IS NOT NULL
             """,
             now=now,
             lost=lost,
+            # when it last left the step it enters, if it was on it before (lead index)
+            previous_out=SQL(
+                """
+                (SELECT MAX(COALESCE(earlier.date_out, %s))
+                   FROM crm_sales_process_history earlier
+                  WHERE earlier.lead_id = lead.id
+                    AND earlier.step_id = lead.sales_process_step_id)
+                """,
+                now,
+            )
+            if not created
+            else SQL("NULL"),
         )
         # Without JIT: PostgreSQL would compile the statement of a bulk move (its estimated
         # cost is above jit_above_cost) for a tenth of its run time, to run it once. The
@@ -135,7 +152,11 @@ class CrmLead(models.Model):
                                    WHEN (new_step.sequence, new_step.id)
                                         > (old_step.sequence, old_step.id) THEN 'forward'
                                    ELSE 'backward'
-                               END
+                               END,
+                               moved_on = lead.active
+                                   AND new_step.process_id = old_step.process_id
+                                   AND (new_step.sequence, new_step.id)
+                                       > (old_step.sequence, old_step.id)
                           FROM lead
                      LEFT JOIN crm_sales_process_step new_step
                             ON new_step.id = lead.sales_process_step_id
@@ -154,6 +175,33 @@ class CrmLead(models.Model):
                           FROM lead
                           JOIN crm_sales_process_history stay ON stay.lead_id = lead.id
                       GROUP BY stay.lead_id
+                    ),
+                    -- earlier closed stays on lower steps of the process the lead is on now,
+                    -- not marked "moved on" yet: it went back, and now goes on from them
+                    -- (none of those "closed" updates). Found lead by lead through the lead
+                    -- index, then updated through the primary key.
+                    passed AS (
+                        UPDATE crm_sales_process_history stay
+                           SET moved_on = TRUE
+                         WHERE stay.id = ANY(ARRAY(
+                            SELECT earlier.id
+                              FROM lead
+                              JOIN crm_sales_process_step new_step
+                                ON new_step.id = lead.sales_process_step_id
+                             CROSS JOIN LATERAL (
+                                 SELECT earlier.id, earlier.step_id
+                                   FROM crm_sales_process_history earlier
+                                  WHERE earlier.lead_id = lead.id
+                                    AND earlier.date_out IS NOT NULL
+                                    AND earlier.moved_on IS NOT TRUE
+                             ) earlier
+                              JOIN crm_sales_process_step old_step
+                                ON old_step.id = earlier.step_id
+                             WHERE lead.active
+                               AND old_step.process_id = new_step.process_id
+                               AND (new_step.sequence, new_step.id)
+                                   > (old_step.sequence, old_step.id)
+                         ))
                     )
                     %(insert)s
                        AND (lead.active

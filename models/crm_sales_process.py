@@ -1,10 +1,7 @@
 # Copyright 2026 crm_sales_process authors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-import io
 import math
 from collections.abc import Mapping
-
-import xlsxwriter
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
@@ -18,7 +15,6 @@ from .tools import (
     name_initial,
     user_initials,
     wildcard_domain,
-    xlsx_sheet_name,
 )
 
 # Fields of a process that change which new opportunities it is the default for (its steps
@@ -397,16 +393,12 @@ class CrmSalesProcess(models.Model):
 
     @api.readonly
     def action_export_xlsx(self):
-        """Download the formatted Excel workbook of these processes (list/form Actions menu)."""
+        """Download the formatted Excel workbook of these processes (list/form Actions menu;
+        report/crm_sales_process_xlsx.py)."""
         if not self:
             raise UserError(self.env._("Select at least one sales process to export."))
         self.check_access("read")
-        ids = ",".join(str(process_id) for process_id in self.ids)
-        return {
-            "type": "ir.actions.act_url",
-            "url": f"/crm_sales_process/export/xlsx?ids={ids}",
-            "target": "download",
-        }
+        return self.env["report.crm_sales_process.export_xlsx"]._get_download_action(self.ids)
 
     def _get_default_targets(self):
         """Records this process is the default for, given its scope."""
@@ -437,109 +429,6 @@ class CrmSalesProcess(models.Model):
         return self.env._(
             "In Use can only be compared with >=, <=, >, <, = or != and a whole number."
         )
-
-    def _get_xlsx_export(self):
-        """The formatted workbook: a sheet of the processes and one of their steps (bytes)."""
-        output = io.BytesIO()
-        workbook = xlsxwriter.Workbook(output, {"in_memory": True})
-        formats = {
-            "header": workbook.add_format(
-                {"bold": True, "bg_color": "#DDE5F0", "border": 1, "valign": "top"}
-            ),
-            "datetime": workbook.add_format({"num_format": "yyyy-mm-dd hh:mm", "valign": "top"}),
-            "percent": workbook.add_format({"num_format": "0%", "valign": "top"}),
-            "percent_decimal": workbook.add_format({"num_format": "0.00%", "valign": "top"}),
-            "text": workbook.add_format({"valign": "top"}),
-            "wrap": workbook.add_format({"text_wrap": True, "valign": "top"}),
-        }
-        processes = self.with_context(active_test=False)
-        steps = processes.step_ids.browse(
-            [step.id for process in processes for step in process._get_ordered_steps()]
-        )
-        for title, records, columns in (
-            (self.env._("Sales Processes"), processes, self._get_xlsx_process_columns()),
-            (self.env._("Steps"), steps, self._get_xlsx_step_columns()),
-        ):
-            self._write_xlsx_sheet(
-                workbook.add_worksheet(xlsx_sheet_name(title)), formats, columns, records
-            )
-        workbook.close()
-        return output.getvalue()
-
-    def _get_xlsx_process_columns(self):
-        """Columns of the processes sheet: (title, width, format, value of a process)."""
-        _ = self.env._
-        yes, no = _("Yes"), _("No")
-        return [
-            (_("ID"), 8, "text", lambda process: process.id),
-            (_("Name"), 34, "text", lambda process: process.name),
-            (_("Default For"), 34, "wrap", lambda process: process.default_for),
-            (_("Active"), 8, "text", lambda process: yes if process.active else no),
-            (_("Steps"), 8, "text", lambda process: process.step_count),
-            (_("In Use"), 8, "text", lambda process: process.opportunity_count),
-            (
-                _("Created"),
-                17,
-                "datetime",
-                lambda process: self._xlsx_datetime(process.create_date),
-            ),
-            (_("Created By"), 10, "text", lambda process: process.create_user_initials),
-            (
-                _("Last Modified"),
-                17,
-                "datetime",
-                lambda process: self._xlsx_datetime(process.write_date),
-            ),
-            (_("By"), 8, "text", lambda process: process.write_user_initials),
-            (_("Company"), 20, "text", lambda process: process.company_id.name),
-            (_("Note"), 60, "wrap", lambda process: process.note),
-        ]
-
-    def _get_xlsx_step_columns(self):
-        """Columns of the steps sheet: (title, width, format, value of a step); a value may
-        be (value, format) where it needs another format than its column's."""
-        _ = self.env._
-        yes, no = _("Yes"), _("No")
-        return [
-            (_("Sales Process"), 34, "text", lambda step: step.process_id.name),
-            (_("No."), 6, "text", lambda step: step.number),
-            (_("Name"), 30, "text", lambda step: step.name),
-            (
-                _("%"),
-                8,
-                "percent",
-                lambda step: (
-                    step.probability / 100,
-                    "percent" if step.probability == int(step.probability) else "percent_decimal",
-                ),
-            ),
-            (_("Won"), 6, "text", lambda step: yes if step.is_won else no),
-            (_("Last Modified"), 17, "datetime", lambda step: self._xlsx_datetime(step.write_date)),
-            (_("By"), 8, "text", lambda step: step.write_user_initials),
-        ]
-
-    def _write_xlsx_sheet(self, sheet, formats, columns, records):
-        """Header row, column widths and formats, then a row per record; frozen header and
-        filters."""
-        for col, (title, width, style, _value) in enumerate(columns):
-            sheet.set_column(col, col, width, formats[style])
-            sheet.write(0, col, title, formats["header"])
-        for row, record in enumerate(records, start=1):
-            for col, (_title, _width, style, get_value) in enumerate(columns):
-                value = get_value(record)
-                if isinstance(value, tuple):
-                    value, style = value
-                if value is False or value is None:
-                    value = ""
-                sheet.write(row, col, value, formats[style])
-        sheet.freeze_panes(1, 0)
-        sheet.autofilter(0, 0, max(len(records), 1), len(columns) - 1)
-
-    def _xlsx_datetime(self, value):
-        """A UTC datetime as the user's local wall-clock time (Excel has no time zones)."""
-        if not value:
-            return False
-        return fields.Datetime.context_timestamp(self, value).replace(tzinfo=None)
 
     # Opportunities following the process (used by crm.lead)
 

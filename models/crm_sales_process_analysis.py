@@ -4,7 +4,9 @@
 
 The dashboard (an OWL client action), the PDF and the XLSX all read one dict built here from
 ``crm.sales.process.get_kpis`` and the steps' fixed and observed percentages, so the three
-always show the same figures for the same filters. Filters travel as a plain dict (JSON-able)::
+always show the same figures for the same filters: the KPI tiles and the steps table's columns
+are those of ``crm.sales.process._get_kpi_definitions``, with their labels and units. Filters
+travel as a plain dict (JSON-able)::
 
     {"date_from": "2026-01-01" | False, "date_to": ... | False, "process_ids": [ids],
      "team_ids": [ids], "department_ids": [ids], "user_ids": [ids]}
@@ -12,39 +14,14 @@ always show the same figures for the same filters. Filters travel as a plain dic
 Empty lists mean "no filter". Every figure respects the user's record rules and companies.
 """
 
-import io
-
-import xlsxwriter
-
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import format_date, formatLang
 
-from .tools import parse_date_argument, parse_ids_argument, xlsx_sheet_name
+from .tools import parse_date_argument, parse_ids_argument
 
-# KPI keys of get_kpis copied into the analysis, in the order the screens show them.
-KPI_KEYS = (
-    "opportunity_count",
-    "won_count",
-    "lost_count",
-    "win_rate",
-    "avg_cycle_days",
-    "avg_won_amount",
-    "pipeline_value",
-    "weighted_value",
-    "velocity_per_day",
-    "conversion_rate",
-)
-STEP_KEYS = (
-    "reached",
-    "moved_on",
-    "conversion_rate",
-    "win_rate_from_step",
-    "avg_days",
-    "median_days",
-    "open_count",
-)
 FILTER_MODELS = {
+    "company_id": "res.company",
     "process_ids": "crm.sales.process",
     "team_ids": "crm.team",
     "department_ids": "hr.department",
@@ -85,7 +62,9 @@ class CrmSalesProcessAnalysis(models.AbstractModel):
     @api.model
     @api.readonly
     def get_analysis(self, filters=None):
-        """Everything the dashboard shows for these filters (see the module docstring)."""
+        """Everything the dashboard shows for these filters (see the module docstring): per
+        process its KPIs, its ``tiles`` and its ``steps`` (with the KPIs of
+        ``step_columns``)."""
         filters = self._normalize_filters(filters)
         processes = self._get_processes(filters)
         kpis_by_process = {
@@ -98,14 +77,25 @@ class CrmSalesProcessAnalysis(models.AbstractModel):
                 department_ids=filters["department_ids"] or None,
             )
         }
+        definitions = self.env["crm.sales.process"]._get_kpi_definitions()
         company = self.env.company
         return {
             "filters": filters,
             "filter_descriptions": self._get_filter_descriptions(filters),
             "currency_id": company.currency_id.id,
             "company_name": company.name,
+            "step_columns": [
+                {
+                    "key": definition["key"],
+                    "label": definition["label"],
+                    "unit": definition["unit"],
+                    "help": definition.get("help", ""),
+                    "skip_last": bool(definition.get("skip_last")),
+                }
+                for definition in self._get_shown_kpis(definitions, "step", "column")
+            ],
             "processes": [
-                self._prepare_process(process, kpis_by_process.get(process.id, {}))
+                self._prepare_process(process, kpis_by_process.get(process.id, {}), definitions)
                 for process in processes
             ],
         }
@@ -158,7 +148,7 @@ class CrmSalesProcessAnalysis(models.AbstractModel):
             "department_ids": self.env._("Departments"),
             "user_ids": self.env._("Salespeople"),
         }
-        for key in FILTER_MODELS:
+        for key in labels:
             normalized[key] = parse_ids_argument(self.env, filters.get(key), labels[key]) or []
         return normalized
 
@@ -175,8 +165,17 @@ class CrmSalesProcessAnalysis(models.AbstractModel):
         return Process.search([])
 
     @api.model
-    def _prepare_process(self, process, kpis):
-        values = {key: kpis.get(key) or 0 for key in KPI_KEYS}
+    def _get_shown_kpis(self, definitions, level, place):
+        """The KPI definitions of ``level`` shown in ``place`` ("tile", "sheet", "column")."""
+        return [
+            definition
+            for definition in definitions
+            if definition["level"] == level and definition.get(place)
+        ]
+
+    @api.model
+    def _prepare_process(self, process, kpis, definitions):
+        values = {key: value for key, value in kpis.items() if key != "steps"}
         step_kpis = {line["step_id"]: line for line in kpis.get("steps", [])}
         steps = [
             self._prepare_step(step, step_kpis.get(step.id, {}))
@@ -193,6 +192,17 @@ class CrmSalesProcessAnalysis(models.AbstractModel):
                 # Amounts are in the currency of the process's company
                 "currency_id": process.company_id.currency_id.id,
                 "steps": steps,
+                "tiles": [
+                    {
+                        "key": definition["key"],
+                        "label": definition["label"],
+                        "unit": definition["unit"],
+                        "value": values[definition["key"]],
+                        # a hint may name other KPIs of the process: %(won_count)s
+                        "hint": definition.get("hint", "") % values,
+                    }
+                    for definition in self._get_shown_kpis(definitions, "process", "tile")
+                ],
                 "won_lost_label": self.env._(
                     "%(won)s won, %(lost)s lost", won=won_count, lost=lost_count
                 ),
@@ -203,14 +213,14 @@ class CrmSalesProcessAnalysis(models.AbstractModel):
                     lost=lost_count,
                 ),
                 "max_reached": max((step["reached"] for step in steps), default=0),
-                "closed_count": values["won_count"] + values["lost_count"],
+                "closed_count": won_count + lost_count,
             }
         )
         return values
 
     @api.model
     def _prepare_step(self, step, kpis):
-        values = {key: kpis.get(key) or 0 for key in STEP_KEYS}
+        values = {key: value for key, value in kpis.items() if key not in ("step_id", "name")}
         sample = step.observed_sample or 0
         observed = step.observed_probability if sample else False
         values.update(
@@ -242,165 +252,32 @@ class CrmSalesProcessAnalysis(models.AbstractModel):
         )
 
     @api.model
-    def _get_filter_descriptions(self, filters):
-        """[(label, value)] describing the filters, for the report headers."""
-        if filters["date_from"] or filters["date_to"]:
-            date_from = format_date(self.env, filters["date_from"]) or "…"
-            date_to = format_date(self.env, filters["date_to"]) or "…"
+    def _get_filter_descriptions(self, filters, period_label=None, all_time_label=None):
+        """[(label, value)] describing ``filters`` (those of the analysis, and optionally a
+        ``company_id``) for the headers of the reports: the analysis's and the forecast's."""
+        _ = self.env._
+        if filters.get("date_from") or filters.get("date_to"):
+            date_from = format_date(self.env, filters.get("date_from")) or "…"
+            date_to = format_date(self.env, filters.get("date_to")) or "…"
             period = f"{date_from} – {date_to}"
         else:
-            period = self.env._("All time")
-        descriptions = [(self.env._("Period"), period)]
+            period = all_time_label or _("All time")
+        descriptions = [(period_label or _("Period"), period)]
         # A dict, not (key, label) tuples: the term extractor misreads consecutive tuples
         labels = {
-            "process_ids": self.env._("Sales processes"),
-            "team_ids": self.env._("Sales teams"),
-            "department_ids": self.env._("Departments"),
-            "user_ids": self.env._("Salespeople"),
+            "company_id": _("Company"),
+            "process_ids": _("Sales processes"),
+            "team_ids": _("Sales teams"),
+            "department_ids": _("Departments"),
+            "user_ids": _("Salespeople"),
         }
         for key, label in labels.items():
-            if filters[key]:
+            if filters.get(key):
                 # Names only: the figures themselves follow the user's rules.
                 records = self.env[FILTER_MODELS[key]].sudo().browse(filters[key]).exists()
-                descriptions.append((label, ", ".join(records.mapped("display_name"))))
+                description = (label, ", ".join(records.mapped("display_name")))
+                if key == "company_id":
+                    descriptions.insert(0, description)
+                else:
+                    descriptions.append(description)
         return descriptions
-
-    @api.model
-    def _get_file_name(self, extension):
-        today = fields.Date.context_today(self).isoformat()
-        name = self.env._("sales-process-analysis")  # file name: translated, without spaces
-        return f"{name}-{today}.{extension}"
-
-    # ------------------------------------------------------------------
-    # Spreadsheet
-    # ------------------------------------------------------------------
-
-    # Bytes: no RPC answer; the download route (controllers/analysis.py) serves them
-    @api.private
-    @api.model
-    @api.readonly
-    def get_xlsx(self, filters=None):
-        """The analysis as XLSX bytes: a KPI sheet and a steps sheet."""
-        analysis = self.get_analysis(filters)
-        output = io.BytesIO()
-        workbook = xlsxwriter.Workbook(output, {"in_memory": True})
-        currency = self.env["res.currency"].browse(analysis["currency_id"])
-        # Company currency precision (processes of other currencies rarely differ)
-        digits = currency.decimal_places
-        money_format = "#,##0" + ("." + "0" * digits if digits else "")
-        styles = {
-            "title": workbook.add_format({"bold": True, "font_size": 14}),
-            "bold": workbook.add_format({"bold": True}),
-            "header": workbook.add_format(
-                {"bold": True, "bottom": 1, "bg_color": "#DDE5F0", "text_wrap": True}
-            ),
-            "money": workbook.add_format({"num_format": money_format}),
-            "number": workbook.add_format({"num_format": "0.0"}),
-            "integer": workbook.add_format({"num_format": "0"}),
-            "percent": workbook.add_format({"num_format": "0.0"}),
-            "deviates": workbook.add_format({"num_format": "0.0", "bg_color": "#FCE8B2"}),
-        }
-        self._write_xlsx_kpis(workbook, styles, analysis)
-        self._write_xlsx_steps(workbook, styles, analysis)
-        workbook.close()
-        return output.getvalue()
-
-    @api.model
-    def _get_kpi_columns(self):
-        """(key, header, style) of the KPI sheet's columns after the process name."""
-        _ = self.env._
-        # A dict, not (key, header, style) tuples: the term extractor misreads those
-        headers = {
-            "win_rate": _("Win Rate (%)"),
-            "avg_cycle_days": _("Sales Cycle (days)"),
-            "avg_won_amount": _("Average Deal"),
-            "velocity_per_day": _("Velocity per Day"),
-            "conversion_rate": _("Conversion (%)"),
-            "opportunity_count": _("Open Opportunities"),
-            "pipeline_value": _("Pipeline"),
-            "weighted_value": _("Weighted Pipeline"),
-            "won_count": _("Won"),
-            "lost_count": _("Lost"),
-        }
-        styles = {
-            "win_rate": "percent",
-            "conversion_rate": "percent",
-            "avg_cycle_days": "number",
-            "opportunity_count": "integer",
-            "won_count": "integer",
-            "lost_count": "integer",
-        }
-        return [(key, header, styles.get(key, "money")) for key, header in headers.items()]
-
-    @api.model
-    def _write_xlsx_kpis(self, workbook, styles, analysis):
-        sheet = workbook.add_worksheet(xlsx_sheet_name(self.env._("KPIs")))
-        sheet.write(0, 0, self.env._("Sales Process Analysis"), styles["title"])
-        row = 2
-        for label, value in analysis["filter_descriptions"]:
-            sheet.write(row, 0, label, styles["bold"])
-            sheet.write(row, 1, value)
-            row += 1
-        row += 1
-        columns = self._get_kpi_columns()
-        sheet.set_column(0, 0, 34)
-        sheet.set_column(1, len(columns) + 1, 16)
-        header_row = row
-        headers = [self.env._("Sales Process"), *(c[1] for c in columns), self.env._("Currency")]
-        sheet.write_row(row, 0, headers, styles["header"])
-        currencies = self.env["res.currency"].browse(
-            {process["currency_id"] for process in analysis["processes"]}
-        )
-        for process in analysis["processes"]:
-            row += 1
-            sheet.write(row, 0, process["name"])
-            for col, (key, _label, style) in enumerate(columns, start=1):
-                sheet.write_number(row, col, process[key], styles[style])
-            currency = currencies.filtered(lambda c, p=process: c.id == p["currency_id"])
-            sheet.write(row, len(columns) + 1, currency.name)
-        sheet.freeze_panes(header_row + 1, 1)
-
-    @api.model
-    def _write_xlsx_steps(self, workbook, styles, analysis):
-        _ = self.env._
-        sheet = workbook.add_worksheet(xlsx_sheet_name(_("Steps")))
-        columns = [
-            (_("Sales Process"), 30),
-            (_("No."), 6),
-            (_("Step"), 28),
-            (_("Reached"), 10),
-            (_("Moved On"), 10),
-            (_("Conversion to Next (%)"), 14),
-            (_("Win Rate from Step (%)"), 14),
-            (_("Average Days"), 12),
-            (_("Median Days"), 12),
-            (_("Open"), 8),
-            (_("Fixed %"), 10),
-            (_("Observed %"), 11),
-            (_("Closed Behind Observed %"), 14),
-        ]
-        for col, (title, width) in enumerate(columns):
-            sheet.set_column(col, col, width)
-            sheet.write(0, col, title, styles["header"])
-        row = 0
-        for process in analysis["processes"]:
-            for step in process["steps"]:
-                row += 1
-                sheet.write_row(row, 0, [process["name"], step["number"], step["name"]])
-                for col, key, style in (
-                    (3, "reached", "integer"),
-                    (4, "moved_on", "integer"),
-                    (5, "conversion_rate", "percent"),
-                    (6, "win_rate_from_step", "percent"),
-                    (7, "avg_days", "number"),
-                    (8, "median_days", "number"),
-                    (9, "open_count", "integer"),
-                    (10, "probability", "percent"),
-                ):
-                    sheet.write_number(row, col, step[key], styles[style])
-                if step["observed_sample"]:
-                    style = styles["deviates"] if step["deviates"] else styles["percent"]
-                    sheet.write_number(row, 11, step["observed_probability"], style)
-                sheet.write_number(row, 12, step["observed_sample"], styles["integer"])
-        sheet.freeze_panes(1, 3)
-        sheet.autofilter(0, 0, max(row, 1), len(columns) - 1)

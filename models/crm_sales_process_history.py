@@ -1,8 +1,16 @@
 # Copyright 2026 crm_sales_process authors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from collections.abc import Mapping
+
 from odoo import api, fields, models
 from odoo.fields import Domain
 from odoo.tools import SQL
+
+# Stay columns the ORM writes only through create/write/unlink of the history itself, after which
+# the path columns of the opportunities concerned are computed again (see _update_path_columns)
+PATH_FIELDS = {"lead_id", "step_id", "date_in", "date_out"}
+# Cursor data: processes whose steps changed order in this transaction (path columns pending)
+PATH_PROCESSES_KEY = "crm_sales_process.path_processes"
 
 EXIT_REASONS = [
     ("forward", "Moved Forward"),
@@ -89,6 +97,20 @@ class CrmSalesProcessHistory(models.Model):
     company_currency = fields.Many2one(
         "res.currency", related="company_id.currency_id", string="Currency"
     )
+    # The opportunity's path as the KPIs read it, kept with each stay (see
+    # _update_path_columns): each opportunity then counts once per step, and "moved on" is
+    # known, without sorting every stay of the history.
+    previous_date_out = fields.Datetime(
+        string="Left Before",
+        readonly=True,
+        help="When the opportunity last left this step before this stay; empty on its first "
+        "stay on the step.",
+    )
+    moved_on = fields.Boolean(
+        readonly=True,
+        help="The opportunity went on to a later step of the process after entering the step "
+        "in this stay (at once or after going back).",
+    )
 
     def init(self):
         # room in each page for closing stays in place (HOT updates, no index writes)
@@ -136,6 +158,109 @@ class CrmSalesProcessHistory(models.Model):
             return None
         Rule = self.env["ir.rule"]
         return forbidden, lambda: Rule._make_access_error(operation, forbidden)
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        self.check_access("create")  # read-only for users, whatever they send
+        stays = super().create(vals_list)
+        self._update_path_columns(lead_ids=stays.lead_id.ids)
+        return stays
+
+    def write(self, vals):
+        # (values of another type: the ORM refuses them with a clear error)
+        path = isinstance(vals, Mapping) and PATH_FIELDS & vals.keys()
+        leads = self.lead_id if path else self.lead_id.browse()
+        result = super().write(vals)
+        if leads:
+            self._update_path_columns(lead_ids=(leads | self.lead_id).ids)
+        return result
+
+    def unlink(self):
+        leads = self.lead_id
+        result = super().unlink()
+        self._update_path_columns(lead_ids=leads.ids)
+        return result
+
+    # ------------------------------------------------------------
+    # PATH COLUMNS (what the KPIs read)
+    # ------------------------------------------------------------
+
+    @api.model
+    def _update_path_columns(self, lead_ids=None, process_ids=None):
+        """Compute ``previous_date_out`` and ``moved_on`` of the stays of these opportunities
+        (or on the steps of these processes; of every stay when neither is given) from the
+        order of their stays, in one statement.
+
+        The opportunities' own writes keep both up to date as they open and close stays (see
+        ``crm.lead._sales_process_history_update``); this is for what changes a path
+        afterwards: the backfill, the demo history, stays given to another opportunity
+        (merge), steps put in another order. A stay "moved on" when a later stay of its
+        opportunity (by entry, then id) is on a later step of the same process.
+        """
+        if lead_ids is not None and not lead_ids or process_ids is not None and not process_ids:
+            return
+        self.flush_model()
+        self.env["crm.sales.process.step"].flush_model(["process_id", "sequence"])
+        scope = SQL("TRUE")
+        if lead_ids is not None:
+            scope = SQL("stay.lead_id = ANY(%s)", sorted(set(lead_ids)))
+        elif process_ids is not None:
+            scope = SQL("position.process_id = ANY(%s)", sorted(set(process_ids)))
+        self.env.cr.execute(
+            SQL(
+                """
+                WITH position AS (
+                    SELECT step.id, step.process_id,
+                           ROW_NUMBER() OVER (PARTITION BY step.process_id
+                                              ORDER BY step.sequence, step.id) AS position
+                      FROM crm_sales_process_step step
+                ), path AS (
+                    SELECT stay.id,
+                           MAX(COALESCE(stay.date_out, %(now)s)) OVER (
+                               PARTITION BY stay.lead_id, stay.step_id
+                               ORDER BY stay.date_in, stay.id
+                               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+                           ) AS previous_date_out,
+                           -- the highest step from this stay on, above the stay's own
+                           MAX(position.position) OVER (
+                               PARTITION BY stay.lead_id, position.process_id
+                               ORDER BY stay.date_in DESC, stay.id DESC
+                               ROWS UNBOUNDED PRECEDING
+                           ) > position.position AS moved_on
+                      FROM crm_sales_process_history stay
+                      JOIN position ON position.id = stay.step_id
+                     WHERE %(scope)s
+                )
+                UPDATE crm_sales_process_history stay
+                   SET previous_date_out = path.previous_date_out,
+                       moved_on = path.moved_on
+                  FROM path
+                 WHERE stay.id = path.id
+                   AND (stay.previous_date_out IS DISTINCT FROM path.previous_date_out
+                        -- the history writer leaves new stays' "moved on" empty (false)
+                        OR COALESCE(stay.moved_on, FALSE) <> path.moved_on)
+                """,
+                now=self.env.cr.now(),
+                scope=scope,
+            )
+        )
+        self.invalidate_model(["previous_date_out", "moved_on"])
+
+    @api.model
+    def _update_path_columns_later(self, processes):
+        """The steps of ``processes`` changed order: their stays' path columns are computed
+        again before this transaction commits (or before the KPIs read them), once however
+        many steps were moved."""
+        pending = self.env.cr.precommit.data.setdefault(PATH_PROCESSES_KEY, set())
+        if not pending:
+            self.env.cr.precommit.add(self._flush_path_columns)
+        pending.update(processes.ids)
+
+    @api.model
+    def _flush_path_columns(self):
+        process_ids = self.env.cr.precommit.data.pop(PATH_PROCESSES_KEY, None)
+        if process_ids:
+            self._update_path_columns(process_ids=process_ids)
 
     # ------------------------------------------------------------
     # BACKFILL (install and upgrade)
@@ -230,6 +355,7 @@ class CrmSalesProcessHistory(models.Model):
                 )
             )
         self.invalidate_model()
+        self._update_path_columns(lead_ids=[lead[0] for lead in leads])
         return len(rows)
 
     @api.model
@@ -287,3 +413,26 @@ class CrmSalesProcessHistory(models.Model):
                 )
             )
         return rows
+
+
+class CrmSalesProcessStep(models.Model):
+    """Steps put in another order change which stays "moved on" (see the history's path
+    columns): those of their processes are computed again."""
+
+    _inherit = "crm.sales.process.step"
+
+    def write(self, vals):
+        if not isinstance(vals, Mapping) or "sequence" not in vals:
+            return super().write(vals)
+        orders = {process: process._get_ordered_steps().ids for process in self.process_id}
+        result = super().write(vals)
+        moved = self.env["crm.sales.process"].union(
+            *(
+                process
+                for process, order in orders.items()
+                if process._get_ordered_steps().ids != order
+            )
+        )
+        if moved:
+            self.env["crm.sales.process.history"]._update_path_columns_later(moved)
+        return result

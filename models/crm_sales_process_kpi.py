@@ -1,7 +1,49 @@
 # Copyright 2026 crm_sales_process authors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-"""KPIs of the sales processes: the public ``get_kpis`` contract and the SQL behind it."""
+"""KPIs of the sales processes: the public ``get_kpis`` contract, computed from one list.
 
+Each KPI is one entry of ``CrmSalesProcess._get_kpi_definitions()``. The SQL of ``get_kpis``,
+its result, and the Sales Process Analysis (dashboard tiles and steps table, PDF, XLSX) are all
+built by iterating over that list: adding a KPI is adding an entry (another addon overrides the
+method and appends to its result), plus its test. A definition is a dict:
+
+``key``
+    Its name in ``get_kpis``' result (in each step's dict for a step KPI).
+``level``
+    ``"process"`` or ``"step"``.
+``label``, ``unit``, ``tile``, ``sheet``, ``column``, ``hint``, ``help``
+    How the analysis shows it. ``unit`` is ``"count"`` (a whole number), ``"percent"``
+    (0-100), ``"days"``, ``"monetary"`` (company currency) or ``"number"``; it also decides the
+    rounding (counts are integers, the others 2 digits). Where it appears: ``tile`` (a process
+    tile of the dashboard and the PDF), ``sheet`` (a column of the XLSX's KPI sheet),
+    ``column`` (a column of the steps table: dashboard, PDF, XLSX).
+    ``hint`` is the text under a tile and may name other KPIs of the process
+    (``"%(won_count)s won"``); ``help`` the tooltip of a steps-table column. ``skip_last``:
+    left blank on the last step.
+``internal``
+    Computed for other KPIs only, left out of the result.
+
+and how it is computed, one of:
+
+``sql``
+    An aggregate expression over the rows of its ``source`` (see ``_get_kpi_sources``):
+    ``"lead"`` (default of process KPIs), the opportunities, alias ``lead``, grouped by their
+    process (or, for a step KPI, their current step); ``"stay"`` (default of step KPIs), the
+    stays on the steps, alias ``stay``, with their step (``step``) and opportunity (``lead``),
+    grouped by step. ``%(name)s`` inserts a term of ``_get_kpi_terms`` (the period's
+    conditions); a literal ``%`` is written ``%%``.
+``median``
+    A value expression over the rows of its source: the median of it where ``where`` (a
+    condition, terms allowed) holds, as ``PERCENTILE_CONT(0.5)`` takes it.
+``formula``
+    A function of the values of the same level computed before it (a dict, already rounded);
+    SQL values are all computed before the formulas.
+
+Each source costs one query (one more for its medians), whatever the number of KPIs and of
+opportunities.
+"""
+
+from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 
 from odoo import api, models
@@ -11,13 +53,16 @@ from odoo.tools import SQL
 from .tools import parse_date_argument, parse_ids_argument
 
 # The KPI statements read every opportunity and stay once: above jit_above_cost PostgreSQL
-# would spend a large part of their run time compiling them (measured: the step statement
-# 0.6 s without, 1.3 s with), to run them once. Sent in the same round trip as each
-# statement (no query more); it lasts until the end of the transaction, where Odoo's short
-# queries lose nothing without JIT.
+# would spend a large part of their run time compiling them, to run them once. Sent in the
+# same round trip as each statement (no query more); it lasts until the end of the
+# transaction, where Odoo's short queries lose nothing without JIT.
 KPI_NO_JIT = SQL("SET LOCAL jit = off;")
-# Steps per bigint word of the KPI bit sets (three sets of 21 bits each)
-WORD_STEPS = 21
+LEVELS = ("process", "step")
+
+
+def kpi_rate(part, whole):
+    """``part`` as a percentage of ``whole`` (0 when there is no whole)."""
+    return 100.0 * part / whole if whole else 0.0
 
 
 class CrmSalesProcess(models.Model):
@@ -35,13 +80,15 @@ class CrmSalesProcess(models.Model):
         salesperson and department. Only opportunities the user may read count (record rules
         and companies), in a constant number of SQL queries whatever the data.
 
-        :returns: ``[{"process_id", "opportunity_count", "won_count", "lost_count",
-            "win_rate", "avg_cycle_days", "avg_won_amount", "pipeline_value",
-            "weighted_value", "velocity_per_day", "created_count", "conversion_rate",
-            "steps": [{"step_id", "name", "probability", "is_won", "reached", "moved_on",
-            "conversion_rate", "win_rate_from_step", "closed_count", "avg_days",
-            "median_days", "open_count"}]}]`` with rates in percent (0-100), amounts in the
-            company currency and durations in days.
+        :returns: ``[{"process_id", "name", "currency_id", <process KPIs>, "steps":
+            [{"step_id", "name", "probability", "is_won", <step KPIs>}]}]``, the KPIs being
+            those of ``_get_kpi_definitions`` (``opportunity_count``, ``won_count``,
+            ``lost_count``, ``win_rate``, ``avg_cycle_days``, ``avg_won_amount``,
+            ``pipeline_value``, ``weighted_value``, ``velocity_per_day``, ``created_count``,
+            ``conversion_rate``; per step ``reached``, ``moved_on``, ``conversion_rate``,
+            ``win_rate_from_step``, ``closed_count``, ``avg_days``, ``median_days``,
+            ``open_count``), rates in percent (0-100), amounts in the company currency and
+            durations in days.
         """
         if not self:
             return []
@@ -50,23 +97,287 @@ class CrmSalesProcess(models.Model):
         team_ids = parse_ids_argument(self.env, team_ids, _("Sales Teams"))
         user_ids = parse_ids_argument(self.env, user_ids, _("Salespeople"))
         department_ids = parse_ids_argument(self.env, department_ids, _("Departments"))
+        definitions = self._get_kpi_definitions()
         query = self._get_kpi_lead_query(team_ids, user_ids, department_ids)
-        if query.is_empty():
-            lead_figures, step_figures = {}, {}
-        else:
-            lead_figures, open_counts = self._read_kpi_lead_figures(query, period)
-            step_figures = self._read_kpi_step_figures(
-                query, period, prefilter=bool(team_ids or user_ids or department_ids)
+        figures = {} if query.is_empty() else self._read_kpi_figures(definitions, query, period)
+        return [process._prepare_kpis(definitions, figures) for process in self]
+
+    @api.model
+    def _get_kpi_definitions(self):
+        """The KPIs of ``get_kpis``, in the order the analysis shows them (see the module's
+        docstring); override and append to add one."""
+        _ = self.env._
+        return [
+            # Process KPIs: the opportunities of the process
+            {
+                "key": "win_rate",
+                "level": "process",
+                "label": _("Win Rate"),
+                "unit": "percent",
+                "tile": True,
+                "sheet": True,
+                "hint": _("%(won_count)s won, %(lost_count)s lost"),
+                "formula": lambda kpi: kpi_rate(
+                    kpi["won_count"], kpi["won_count"] + kpi["lost_count"]
+                ),
+            },
+            {
+                "key": "avg_cycle_days",
+                "level": "process",
+                "label": _("Sales Cycle"),
+                "unit": "days",
+                "tile": True,
+                "sheet": True,
+                "hint": _("from creation to won"),
+                "sql": "AVG(%(cycle_days)s) FILTER (WHERE %(won)s)",
+            },
+            {
+                "key": "avg_won_amount",
+                "level": "process",
+                "label": _("Average Deal"),
+                "unit": "monetary",
+                "tile": True,
+                "sheet": True,
+                "hint": _("won opportunities"),
+                "sql": "AVG(lead.expected_revenue) FILTER (WHERE %(won)s)",
+            },
+            {
+                "key": "velocity_per_day",
+                "level": "process",
+                "label": _("Pipeline Velocity"),
+                "unit": "monetary",
+                "tile": True,
+                "sheet": True,
+                "hint": _("won revenue per day"),
+                # open opportunities × win rate × average deal / sales cycle
+                "formula": lambda kpi: (
+                    kpi["opportunity_count"]
+                    * kpi["win_rate"]
+                    / 100.0
+                    * kpi["avg_won_amount"]
+                    / kpi["avg_cycle_days"]
+                    if kpi["avg_cycle_days"]
+                    else 0.0
+                ),
+            },
+            {
+                "key": "conversion_rate",
+                "level": "process",
+                "label": _("Conversion"),
+                "unit": "percent",
+                "tile": True,
+                "sheet": True,
+                "hint": _("created in the period and won"),
+                "formula": lambda kpi: kpi_rate(kpi["created_won_count"], kpi["created_count"]),
+            },
+            {
+                "key": "opportunity_count",
+                "level": "process",
+                "label": _("Open Opportunities"),
+                "unit": "count",
+                "tile": True,
+                "sheet": True,
+                "hint": _("neither won nor lost"),
+                "sql": "COUNT(*) FILTER (WHERE %(open)s)",
+            },
+            {
+                "key": "pipeline_value",
+                "level": "process",
+                "label": _("Pipeline"),
+                "unit": "monetary",
+                "tile": True,
+                "sheet": True,
+                "hint": _("expected revenue"),
+                "sql": "SUM(lead.expected_revenue) FILTER (WHERE %(open)s)",
+            },
+            {
+                "key": "weighted_value",
+                "level": "process",
+                "label": _("Weighted Pipeline"),
+                "unit": "monetary",
+                "tile": True,
+                "sheet": True,
+                "hint": _("expected revenue × probability"),
+                "sql": "SUM(lead.prorated_revenue) FILTER (WHERE %(open)s)",
+            },
+            {
+                "key": "won_count",
+                "level": "process",
+                "label": _("Won"),
+                "unit": "count",
+                "sheet": True,
+                "sql": "COUNT(*) FILTER (WHERE %(won)s)",
+            },
+            {
+                "key": "lost_count",
+                "level": "process",
+                "label": _("Lost"),
+                "unit": "count",
+                "sheet": True,
+                "sql": "COUNT(*) FILTER (WHERE %(lost)s)",
+            },
+            {
+                "key": "created_count",
+                "level": "process",
+                "unit": "count",
+                "sql": "COUNT(*) FILTER (WHERE %(created)s)",
+            },
+            {
+                "key": "created_won_count",
+                "level": "process",
+                "unit": "count",
+                "internal": True,
+                "sql": "COUNT(*) FILTER (WHERE %(created)s AND lead.won_status = 'won')",
+            },
+            # Step KPIs: the stays on the step
+            {
+                "key": "reached",
+                "level": "step",
+                "label": _("Reached"),
+                "unit": "count",
+                "column": True,
+                "help": _("Opportunities that were on the step in the period"),
+                "sql": "COUNT(*) FILTER (WHERE %(first_in_period)s)",
+            },
+            {
+                "key": "moved_on",
+                "level": "step",
+                "label": _("Moved On"),
+                "unit": "count",
+                "column": True,
+                "help": _("Went on to a later step or were won"),
+                "sql": "COUNT(*) FILTER (WHERE %(first_in_period)s"
+                " AND (stay.moved_on OR %(won_here)s))",
+            },
+            {
+                "key": "conversion_rate",
+                "level": "step",
+                "label": _("Conversion to Next"),
+                "unit": "percent",
+                "column": True,
+                "skip_last": True,
+                "formula": lambda kpi: kpi_rate(kpi["moved_on"], kpi["reached"]),
+            },
+            {
+                "key": "win_rate_from_step",
+                "level": "step",
+                "label": _("Win Rate from Step"),
+                "unit": "percent",
+                "column": True,
+                "help": _("Closed opportunities that reached the step and were won"),
+                "formula": lambda kpi: kpi_rate(kpi["closed_won"], kpi["closed_count"]),
+            },
+            {
+                "key": "avg_days",
+                "level": "step",
+                "label": _("Average Days"),
+                "unit": "days",
+                "column": True,
+                "sql": "AVG(stay.duration_days) FILTER (WHERE %(left)s)",
+            },
+            {
+                "key": "median_days",
+                "level": "step",
+                "label": _("Median Days"),
+                "unit": "days",
+                "column": True,
+                "median": "stay.duration_days",
+                "where": "%(left)s",
+            },
+            {
+                "key": "open_count",
+                "level": "step",
+                "source": "lead",
+                "label": _("Open"),
+                "unit": "count",
+                "column": True,
+                "sql": "COUNT(*) FILTER (WHERE %(open)s)",
+            },
+            {
+                "key": "closed_count",
+                "level": "step",
+                "unit": "count",
+                "sql": "COUNT(*) FILTER (WHERE %(first_on_step)s AND %(closed_here)s)",
+            },
+            {
+                "key": "closed_won",
+                "level": "step",
+                "unit": "count",
+                "internal": True,
+                "sql": "COUNT(*) FILTER (WHERE %(first_on_step)s AND %(closed_here)s"
+                " AND lead.won_status = 'won')",
+            },
+        ]
+
+    @api.model
+    def _get_kpi_sources(self):
+        """Rows the SQL KPIs aggregate, by source: their FROM clause (``lead`` is the
+        opportunities the user may read, given the filters), the condition selecting the
+        analysed processes' rows (``%(process_ids)s``, ``%(step_ids)s``) and the expression
+        grouping them per process and per step. Override to add a source (one query)."""
+        return {
+            "lead": {
+                "from": "lead",
+                "where": "lead.sales_process_id = ANY(%(process_ids)s)",
+                "process": "lead.sales_process_id",
+                "step": "lead.sales_process_step_id",
+            },
+            "stay": {
+                "from": "crm_sales_process_history stay"
+                " JOIN crm_sales_process_step step ON step.id = stay.step_id"
+                " JOIN lead ON lead.id = stay.lead_id",
+                "where": "stay.step_id = ANY(%(step_ids)s)",
+                "process": "step.process_id",
+                "step": "stay.step_id",
+            },
+        }
+
+    @api.model
+    def _get_kpi_terms(self, period):
+        """Named SQL conditions and expressions the KPI definitions may use.
+
+        Opportunities (``lead``): ``open`` (active, neither won nor lost), ``won`` / ``lost``
+        (closed in the period), ``closed`` (closing date in the period), ``created`` (created
+        in the period), ``cycle_days`` (creation to closing, in days).
+        Stays (``stay`` on ``step`` of opportunity ``lead``): ``in_period`` (the stay
+        overlaps the period; an open one lasts until now), ``first_in_period`` (the
+        opportunity's first such stay on the step: counts each opportunity once per step),
+        ``first_on_step`` (its first stay on the step ever), ``left`` (left the step in the
+        period), ``here`` (the opportunity still follows the step's process), ``won_here``
+        (and was won on it), ``closed_here`` (and was closed in the period).
+        """
+        start, end = period
+        overlap = [SQL("TRUE")]
+        if start:
+            overlap.append(SQL("COALESCE(stay.date_out, %s) >= %s", self.env.cr.now(), start))
+        if end:
+            overlap.append(SQL("stay.date_in < %s", end))
+        in_period = SQL(" AND ").join(overlap)
+        # the earlier stays on the step ended before the period: this is the first in it
+        first_in_period = SQL("stay.previous_date_out IS NULL")
+        if start:
+            first_in_period = SQL(
+                "(stay.previous_date_out IS NULL OR stay.previous_date_out < %s)", start
             )
-            for step_id, count in open_counts.items():
-                step_figures.setdefault(step_id, {})["open_count"] = count
-        result = []
-        for process in self:
-            figures = lead_figures.get(process.id, {})
-            result.append(
-                process._prepare_kpis(figures, step_figures),
-            )
-        return result
+        closed = self._kpi_in_period(SQL("lead.date_closed"), period)
+        here = SQL("lead.sales_process_id = step.process_id")
+        return {
+            "open": SQL("(lead.active AND lead.won_status = 'pending')"),
+            "won": SQL("(lead.won_status = 'won' AND %s)", closed),
+            "lost": SQL("(lead.won_status = 'lost' AND %s)", closed),
+            "closed": SQL("(%s)", closed),
+            "created": SQL("(%s)", self._kpi_in_period(SQL("lead.create_date"), period)),
+            "cycle_days": SQL(
+                "(EXTRACT(EPOCH FROM lead.date_closed - lead.create_date) / 86400.0)"
+            ),
+            "in_period": SQL("(%s)", in_period),
+            "first_in_period": SQL("(%s AND %s)", in_period, first_in_period),
+            "first_on_step": SQL("(stay.previous_date_out IS NULL)"),
+            "left": SQL("(%s)", self._kpi_in_period(SQL("stay.date_out"), period)),
+            "here": SQL("(%s)", here),
+            "won_here": SQL("(%s AND lead.won_status = 'won')", here),
+            "closed_here": SQL("(%s AND lead.won_status IN ('won', 'lost') AND %s)", here, closed),
+        }
 
     @api.model
     def _get_kpi_period(self, date_from, date_to):
@@ -107,363 +418,191 @@ class CrmSalesProcess(models.Model):
             domain &= Domain("department_id", "in", list(department_ids))
         Lead = self.env["crm.lead"].with_context(active_test=False)
         Lead.flush_model()
-        self.env["crm.sales.process.history"].flush_model()
+        History = self.env["crm.sales.process.history"]
+        History._flush_path_columns()
+        History.flush_model()
         self.env["crm.sales.process.step"].flush_model()
         return Lead._search(domain, active_test=False)
 
-    def _read_kpi_lead_figures(self, query, period):
-        """({process id: figures of its opportunities}, {step id: open opportunities}) in one
-        query: one pass over the opportunities grouped by process and step (which PostgreSQL
-        may split between workers), then the few step rows added up per process. Averages
-        are sums divided by counts, as AVG computes them."""
-        lead = SQL.identifier(query.table)
-        closed = self._kpi_in_period(SQL("%s.date_closed", lead), period)
-        created = self._kpi_in_period(SQL("%s.create_date", lead), period)
-        is_open = SQL("%s.active AND %s.won_status = 'pending'", lead, lead)
-        won = SQL("%s.won_status = 'won' AND %s", lead, closed)
-        cycle = SQL("EXTRACT(EPOCH FROM %s.date_closed - %s.create_date) / 86400.0", lead, lead)
-        self.env.cr.execute(
-            SQL(
-                """
-                %(no_jit)s
-                WITH by_step AS (
-                    SELECT %(lead)s.sales_process_id AS process_id,
-                           %(lead)s.sales_process_step_id AS step_id,
-                           COUNT(*) FILTER (WHERE %(is_open)s) AS open_count,
-                           SUM(%(lead)s.expected_revenue) FILTER (WHERE %(is_open)s) AS pipeline,
-                           SUM(%(lead)s.prorated_revenue) FILTER (WHERE %(is_open)s) AS weighted,
-                           COUNT(*) FILTER (WHERE %(won)s) AS won_count,
-                           COUNT(*) FILTER (WHERE %(lead)s.won_status = 'lost' AND %(closed)s)
-                               AS lost_count,
-                           SUM(%(cycle)s) FILTER (WHERE %(won)s) AS cycle_sum,
-                           COUNT(%(cycle)s) FILTER (WHERE %(won)s) AS cycle_count,
-                           SUM(%(lead)s.expected_revenue) FILTER (WHERE %(won)s) AS won_sum,
-                           COUNT(%(lead)s.expected_revenue) FILTER (WHERE %(won)s) AS won_amounts,
-                           COUNT(*) FILTER (WHERE %(created)s) AS created_count,
-                           COUNT(*) FILTER (WHERE %(created)s AND %(lead)s.won_status = 'won')
-                               AS created_won_count
-                      FROM %(from_clause)s
-                     WHERE %(where_clause)s
-                       AND %(lead)s.sales_process_id = ANY(%(process_ids)s)
-                  GROUP BY 1, 2
-                )
-                SELECT process_id, step_id, FALSE, open_count,
-                       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
-                  FROM by_step
-                 UNION ALL
-                SELECT process_id, NULL, TRUE,
-                       SUM(open_count)::bigint,
-                       COALESCE(SUM(pipeline), 0),
-                       COALESCE(SUM(weighted), 0),
-                       SUM(won_count)::bigint,
-                       SUM(lost_count)::bigint,
-                       SUM(cycle_sum) / NULLIF(SUM(cycle_count), 0),
-                       SUM(won_sum) / NULLIF(SUM(won_amounts), 0),
-                       SUM(created_count)::bigint,
-                       SUM(created_won_count)::bigint
-                  FROM by_step
-              GROUP BY process_id
-                """,
-                no_jit=KPI_NO_JIT,
-                lead=lead,
-                is_open=is_open,
-                won=won,
-                closed=closed,
-                created=created,
-                cycle=cycle,
-                process_ids=list(self.ids),
-                from_clause=query.from_clause,
-                where_clause=query.where_clause or SQL("TRUE"),
-            )
+    # ------------------------------------------------------------------
+    # The SQL built from the definitions
+    # ------------------------------------------------------------------
+
+    def _read_kpi_figures(self, definitions, query, period):
+        """{(level, process or step id): {key: raw value}} of the SQL KPIs: one query per
+        source, one more per source with medians."""
+        steps = self.browse(dict.fromkeys(self.ids)).step_ids
+        terms = {
+            **self._get_kpi_terms(period),
+            "process_ids": list(self.ids),
+            "step_ids": steps.ids,
+        }
+        lead = SQL(
+            "lead AS NOT MATERIALIZED (SELECT %s.* FROM %s WHERE %s)",
+            SQL.identifier(query.table),
+            query.from_clause,
+            query.where_clause or SQL("TRUE"),
         )
-        keys = (
-            "opportunity_count",
-            "pipeline_value",
-            "weighted_value",
-            "won_count",
-            "lost_count",
-            "avg_cycle_days",
-            "avg_won_amount",
-            "created_count",
-            "created_won_count",
-        )
-        lead_figures, open_counts = {}, {}
-        for process_id, step_id, process_row, *figures in self.env.cr.fetchall():
-            if process_row:
-                lead_figures[process_id] = dict(zip(keys, figures, strict=True))
-            elif step_id:
-                open_counts[step_id] = figures[0]
-        return lead_figures, open_counts
-
-    def _read_kpi_step_figures(self, query, period, prefilter=False):
-        """{step id: figures of its stays} in two queries, one pass over the history each.
-
-        A stay counts as reached when it overlaps the period; it moved on when a later stay
-        of the same opportunity in the same process is on a later step, or the opportunity
-        was won in this process. Closed counts (for the win rate from the step) take the
-        opportunities closed in the period that were on the step at any time. Durations
-        (average, median) are those of the stays left in the period.
-
-        Each opportunity counts once per step: the history is read once in the order of the
-        opportunity's stays (latest first, so the highest later step is a running maximum),
-        folded into one row per opportunity and process holding its steps as bits (see
-        ``WORD_STEPS``), joined to the opportunities only then, and those rows grouped by
-        their bits before counting per step.
-        """
-        start, end = period
-        overlap = [SQL("TRUE")]
-        if start:
-            # an open stay lasts until now
-            overlap.append(SQL("COALESCE(history.date_out, %s) >= %s", self.env.cr.now(), start))
-        if end:
-            overlap.append(SQL("history.date_in < %s", end))
-        overlap = SQL(" AND ").join(overlap)
-        lead = SQL.identifier(query.table)
-        closed = self._kpi_in_period(SQL("%s.date_closed", lead), period)
-        left = self._kpi_in_period(SQL("history.date_out"), period)
-        # Position of each step in its process, looked up by step id in an array (one
-        # subscript per stay, where a join would cost a hash probe per stay and keep the
-        # planner from reading the stays in the order the window needs)
-        step_ids, step_processes, positions = [], [], []
-        for process in self.browse(dict.fromkeys(self.ids)):  # each process once
-            for position, step in enumerate(process._get_ordered_steps()):
-                step_ids.append(step.id)
-                step_processes.append(process.id)
-                positions.append(position)
-        offset = min(step_ids, default=1) - 1
-        by_id = [None] * (max(step_ids, default=0) - offset)
-        process_by_id = list(by_id)
-        for step_id, process_id, position in zip(step_ids, step_processes, positions, strict=True):
-            by_id[step_id - offset - 1] = position
-            process_by_id[step_id - offset - 1] = process_id
-        # The steps of an opportunity as bits, three sets in one bigint word per 21 steps:
-        # bits 0-20 the steps it was ever on, 21-41 those reached in the period, 42-62 those
-        # it moved on from. One aggregate per stay, and one bigint per opportunity when no
-        # process has more than 21 steps (else an array of words).
-        words = range(max(positions, default=0) // WORD_STEPS + 1)
-        single = len(words) == 1
-
-        def stay_bits():
-            step_bit = SQL("(stay.position %% %s)", WORD_STEPS)
-            value = SQL(
-                "(1::bigint << %(bit)s)"
-                " | CASE WHEN stay.in_period THEN 1::bigint << (%(bit)s + %(size)s) ELSE 0 END"
-                " | CASE WHEN stay.in_period AND stay.highest_from_here > stay.position"
-                " THEN 1::bigint << (%(bit)s + 2 * %(size)s) ELSE 0 END",
-                bit=step_bit,
-                size=WORD_STEPS,
-            )
-            if single:
-                return SQL("BIT_OR(%s)", value)
-            return SQL(
-                "ARRAY[%s]",
-                SQL(", ").join(
-                    SQL(
-                        "COALESCE(BIT_OR(%s) FILTER (WHERE stay.position / %s = %s), 0)",
-                        value,
-                        WORD_STEPS,
-                        word,
-                    )
-                    for word in words
-                ),
-            )
-
-        def has_bit(kind):
-            """The step's bit in set ``kind`` (0: ever on, 1: reached, 2: moved on)."""
-            bit = SQL(
-                "(1::bigint << (step_rank.position %% %s + %s))", WORD_STEPS, kind * WORD_STEPS
-            )
-            if single:
-                return SQL("sets.steps & %s <> 0", bit)
-            return SQL("sets.steps[step_rank.position / %s + 1] & %s <> 0", WORD_STEPS, bit)
-
-        self.env.cr.execute(
-            SQL(
-                """
-                %(no_jit)s
-                WITH stays AS (
-                    SELECT history.lead_id, stay_step.process_id, stay_step.position,
-                           %(overlap)s AS in_period,
-                           -- highest step of this stay and the later ones: above the
-                           -- stay's own step when the opportunity moved on from it
-                           MAX(stay_step.position) OVER (
-                               PARTITION BY history.lead_id, stay_step.process_id
-                               ORDER BY history.date_in DESC, history.id DESC
-                               ROWS UNBOUNDED PRECEDING
-                           ) AS highest_from_here
-                      FROM crm_sales_process_history history
-                     CROSS JOIN LATERAL (
-                         SELECT (%(by_id)s::int[])[history.step_id - %(offset)s] AS position,
-                                (%(process_by_id)s::int[])[history.step_id - %(offset)s]
-                                    AS process_id
-                     ) stay_step
-                     WHERE stay_step.position IS NOT NULL
-                       AND %(prefilter)s
-                ), lead_steps AS (
-                    SELECT stay.lead_id, stay.process_id,
-                           %(stay_bits)s AS steps
-                      FROM stays stay
-                  GROUP BY stay.lead_id, stay.process_id
-                ), step_sets AS (
-                    SELECT lead_step.process_id, lead_step.steps,
-                           %(lead)s.sales_process_id = lead_step.process_id
-                               AND %(lead)s.won_status = 'won' AS won_here,
-                           %(lead)s.sales_process_id = lead_step.process_id
-                               AND %(lead)s.won_status IN ('won', 'lost')
-                               AND %(closed)s AS closed,
-                           %(lead)s.sales_process_id = lead_step.process_id
-                               AND %(lead)s.won_status = 'won' AND %(closed)s AS closed_won,
-                           COUNT(*) AS leads
-                      FROM %(from_clause)s
-                      JOIN lead_steps lead_step ON lead_step.lead_id = %(lead)s.id
-                     WHERE %(where_clause)s
-                  GROUP BY 1, 2, 3, 4, 5
-                ), step_rank AS (
-                    SELECT *
-                      FROM UNNEST(%(step_ids)s::int[], %(step_processes)s::int[],
-                                  %(positions)s::int[]) AS step_rank(id, process_id, position)
-                )
-                SELECT step_rank.id,
-                       COALESCE(SUM(sets.leads) FILTER (WHERE %(reached)s), 0)::bigint,
-                       COALESCE(SUM(sets.leads) FILTER (
-                           WHERE %(moved)s OR (sets.won_here AND %(reached)s)), 0)::bigint,
-                       COALESCE(SUM(sets.leads) FILTER (WHERE sets.closed AND %(any)s), 0)::bigint,
-                       COALESCE(SUM(sets.leads) FILTER (
-                           WHERE sets.closed_won AND %(any)s), 0)::bigint
-                  FROM step_rank
-                  JOIN step_sets sets ON sets.process_id = step_rank.process_id
-              GROUP BY step_rank.id
-                """,
-                # Filtered figures read only the stays of the selected opportunities; without
-                # filters, joining the opportunities once per opportunity (after folding
-                # their stays) is cheaper than filtering every stay.
-                prefilter=(
-                    SQL("history.lead_id IN %s", query.subselect()) if prefilter else SQL("TRUE")
-                ),
-                no_jit=KPI_NO_JIT,
-                by_id=by_id,
-                process_by_id=process_by_id,
-                offset=offset,
-                step_ids=step_ids,
-                step_processes=step_processes,
-                positions=positions,
-                overlap=overlap,
-                stay_bits=stay_bits(),
-                lead=lead,
-                closed=closed,
-                from_clause=query.from_clause,
-                where_clause=query.where_clause or SQL("TRUE"),
-                any=has_bit(0),
-                reached=has_bit(1),
-                moved=has_bit(2),
-            )
-        )
-        keys = ("reached", "moved_on", "closed_count", "closed_won")
-        figures = {row[0]: dict(zip(keys, row[1:], strict=True)) for row in self.env.cr.fetchall()}
-        # Average and median of the stays left in the period, from their durations counted
-        # by step and value: the median is read from the running counts (as
-        # PERCENTILE_CONT(0.5) takes it: the middle value, or halfway between the two middle
-        # ones) without sorting every stay.
-        self.env.cr.execute(
-            SQL(
-                """
-                %(no_jit)s
-                WITH durations AS (
-                    SELECT history.step_id, history.duration_days AS days, COUNT(*) AS stays
-                      FROM %(from_clause)s
-                      JOIN crm_sales_process_history history
-                        ON history.lead_id = %(lead)s.id
-                     WHERE %(where_clause)s
-                       AND history.step_id = ANY(%(step_ids)s::int[])
-                       AND history.duration_days IS NOT NULL
-                       AND %(left)s
-                  GROUP BY history.step_id, history.duration_days
-                ), running AS (
-                    SELECT duration.step_id, duration.days, duration.stays,
-                           SUM(duration.stays) OVER (PARTITION BY duration.step_id
-                                                     ORDER BY duration.days) AS upto,
-                           SUM(duration.stays) OVER (PARTITION BY duration.step_id) AS total
-                      FROM durations duration
-                )
-                SELECT running.step_id,
-                       SUM(running.days * running.stays) / SUM(running.stays),
-                       MIN(running.days) FILTER (
-                           WHERE running.upto >= FLOOR((running.total - 1) / 2) + 1),
-                       MIN(running.days) FILTER (
-                           WHERE running.upto >= CEIL((running.total - 1) / 2.0) + 1)
-                  FROM running
-              GROUP BY running.step_id
-                """,
-                no_jit=KPI_NO_JIT,
-                from_clause=query.from_clause,
-                where_clause=query.where_clause or SQL("TRUE"),
-                lead=lead,
-                step_ids=step_ids,
-                left=left,
-            )
-        )
-        for step_id, avg_days, low, high in self.env.cr.fetchall():
-            low, high = float(low), float(high)
-            figures.setdefault(step_id, {}).update(
-                avg_days=avg_days,
-                # as PostgreSQL interpolates (in double precision)
-                median_days=low + 0.5 * (high - low),
-            )
+        figures = defaultdict(dict)
+        sources = self._get_kpi_sources()
+        for source_name, source in sources.items():
+            aggregates = self._get_kpi_source_definitions(definitions, source_name, "sql")
+            if aggregates:
+                self._read_kpi_aggregates(figures, source, aggregates, lead, terms)
+            medians = self._get_kpi_source_definitions(definitions, source_name, "median")
+            if medians:
+                self._read_kpi_medians(figures, source, medians, lead, terms)
         return figures
 
-    def _prepare_kpis(self, figures, step_figures):
-        """The dict get_kpis returns for this process, from the raw SQL figures."""
+    @api.model
+    def _get_kpi_source_definitions(self, definitions, source, kind):
+        """The definitions computed by ``kind`` over ``source``."""
+        return [
+            definition
+            for definition in definitions
+            if kind in definition
+            and definition.get("source", "lead" if definition["level"] == "process" else "stay")
+            == source
+        ]
+
+    @api.model
+    def _read_kpi_aggregates(self, figures, source, definitions, lead, terms):
+        """The aggregates of one source, grouped per process and per step at once."""
+        levels = [level for level in LEVELS if any(d["level"] == level for d in definitions)]
+        keys = {level: SQL(source[level]) for level in levels}
+        grouping = [
+            SQL("(%s)", SQL(", ").join(keys[level] for level in levels[: index + 1]))
+            for index in range(len(levels))
+        ]
+        self.env.cr.execute(
+            SQL(
+                """
+                %(no_jit)s
+                WITH %(lead)s
+                SELECT %(keys)s, %(aggregates)s
+                  FROM %(from)s
+                 WHERE %(where)s
+              GROUP BY GROUPING SETS (%(grouping)s)
+                """,
+                no_jit=KPI_NO_JIT,
+                lead=lead,
+                keys=SQL(", ").join(SQL("%s, GROUPING(%s)", key, key) for key in keys.values()),
+                aggregates=SQL(", ").join(
+                    SQL(definition["sql"], **terms) for definition in definitions
+                ),
+                **{name: SQL(source[name], **terms) for name in ("from", "where")},
+                grouping=SQL(", ").join(grouping),
+            )
+        )
+        for row in self.env.cr.fetchall():
+            level_ids, values = row[: 2 * len(levels)], row[2 * len(levels) :]
+            # the grouping set of the row: the last level whose key is grouped (not rolled up)
+            level = next(
+                level
+                for index, level in reversed(list(enumerate(levels)))
+                if not level_ids[2 * index + 1]
+            )
+            record_id = level_ids[2 * levels.index(level)]
+            if record_id is None:
+                continue
+            for definition, value in zip(definitions, values, strict=True):
+                if definition["level"] == level:
+                    figures[level, record_id][definition["key"]] = value
+
+    @api.model
+    def _read_kpi_medians(self, figures, source, definitions, lead, terms):
+        """The medians of one source, as ``PERCENTILE_CONT(0.5)`` takes them (the middle
+        value, or halfway between the two middle ones), read from the values counted per
+        group instead of sorting every row."""
+        counts = SQL(" UNION ALL ").join(
+            SQL(
+                """
+                SELECT %(index)s AS kpi, %(group)s AS group_id, %(value)s AS value,
+                       COUNT(*) AS count
+                  FROM %(from)s
+                 WHERE %(where)s AND %(condition)s AND %(value)s IS NOT NULL
+              GROUP BY 2, 3
+                """,
+                index=index,
+                group=SQL(source[definition["level"]]),
+                value=SQL(definition["median"], **terms),
+                condition=SQL(definition.get("where", "TRUE"), **terms),
+                **{name: SQL(source[name], **terms) for name in ("from", "where")},
+            )
+            for index, definition in enumerate(definitions)
+        )
+        self.env.cr.execute(
+            SQL(
+                """
+                %(no_jit)s
+                WITH %(lead)s,
+                counts AS (%(counts)s),
+                running AS (
+                    SELECT kpi, group_id, value,
+                           SUM(count) OVER (PARTITION BY kpi, group_id ORDER BY value) AS upto,
+                           SUM(count) OVER (PARTITION BY kpi, group_id) AS total
+                      FROM counts
+                )
+                SELECT kpi, group_id,
+                       MIN(value) FILTER (WHERE upto >= FLOOR((total - 1) / 2) + 1),
+                       MIN(value) FILTER (WHERE upto >= CEIL((total - 1) / 2.0) + 1)
+                  FROM running
+              GROUP BY kpi, group_id
+                """,
+                no_jit=KPI_NO_JIT,
+                lead=lead,
+                counts=counts,
+            )
+        )
+        for index, group_id, low, high in self.env.cr.fetchall():
+            definition = definitions[index]
+            low, high = float(low), float(high)
+            # as PostgreSQL interpolates (in double precision)
+            figures[definition["level"], group_id][definition["key"]] = low + 0.5 * (high - low)
+
+    def _prepare_kpis(self, definitions, figures):
+        """The dict ``get_kpis`` returns for this process, from the SQL figures."""
         self.ensure_one()
-
-        def number(value, digits=2):
-            return round(float(value or 0.0), digits)
-
-        def rate(part, whole):
-            return number(100.0 * part / whole) if whole else 0.0
-
-        won, lost = figures.get("won_count", 0), figures.get("lost_count", 0)
-        win_rate = rate(won, won + lost)
-        cycle = number(figures.get("avg_cycle_days"))
-        avg_won = number(figures.get("avg_won_amount"))
-        open_count = figures.get("opportunity_count", 0)
-        velocity = number(open_count * win_rate / 100.0 * avg_won / cycle) if cycle else 0.0
         steps = []
         for step in self._get_ordered_steps():
-            values = step_figures.get(step.id, {})
-            reached, moved_on = values.get("reached", 0), values.get("moved_on", 0)
-            closed = values.get("closed_count", 0)
+            values = self._compute_kpi_values(definitions, "step", figures.get(("step", step.id)))
             steps.append(
                 {
                     "step_id": step.id,
                     "name": step.name or "",
-                    "probability": number(step.probability),
+                    "probability": round(float(step.probability or 0.0), 2),
                     "is_won": bool(step.is_won),
-                    "reached": reached,
-                    "moved_on": moved_on,
-                    "conversion_rate": rate(moved_on, reached),
-                    "win_rate_from_step": rate(values.get("closed_won", 0), closed),
-                    "closed_count": closed,
-                    "avg_days": number(values.get("avg_days")),
-                    "median_days": number(values.get("median_days")),
-                    "open_count": values.get("open_count", 0),
+                    **values,
                 }
             )
+        values = self._compute_kpi_values(definitions, "process", figures.get(("process", self.id)))
         return {
             "process_id": self.id,
             "name": self.name,
             "currency_id": self.company_id.currency_id.id,
-            "opportunity_count": open_count,
-            "won_count": won,
-            "lost_count": lost,
-            "win_rate": win_rate,
-            "avg_cycle_days": cycle,
-            "avg_won_amount": avg_won,
-            "pipeline_value": number(figures.get("pipeline_value")),
-            "weighted_value": number(figures.get("weighted_value")),
-            "velocity_per_day": velocity,
-            "created_count": figures.get("created_count", 0),
-            "conversion_rate": rate(
-                figures.get("created_won_count", 0), figures.get("created_count", 0)
-            ),
+            **values,
             "steps": steps,
+        }
+
+    @api.model
+    def _compute_kpi_values(self, definitions, level, raw):
+        """The KPIs of one process or step: its SQL figures rounded (counts as integers,
+        others to 2 digits), then the formulas in order; internal KPIs left out."""
+        raw = raw or {}
+        values = {}
+        definitions = [definition for definition in definitions if definition["level"] == level]
+        for definition in sorted(definitions, key=lambda definition: "formula" in definition):
+            value = (
+                definition["formula"](values)
+                if "formula" in definition
+                else raw.get(definition["key"])
+            )
+            if definition.get("unit") == "count":
+                values[definition["key"]] = int(value or 0)
+            else:
+                values[definition["key"]] = round(float(value or 0.0), 2)
+        return {
+            definition["key"]: values[definition["key"]]
+            for definition in definitions
+            if not definition.get("internal")
         }

@@ -1,5 +1,7 @@
 # Copyright 2026 crm_sales_process authors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from datetime import datetime
+
 from odoo import api, models
 from odoo.tools.misc import get_lang
 
@@ -7,7 +9,8 @@ NBSP = "\N{NO-BREAK SPACE}"
 
 
 class ReportCrmSalesProcess(models.AbstractModel):
-    """Values of Print > Sales Processes: every selected process in one document."""
+    """Values of Print > Sales Processes: every selected process in one document, with the
+    columns the list shows (those of the workbook flagged ``pdf``), then its steps."""
 
     _name = "report.crm_sales_process.crm_sales_process_report_template"
     _description = "Sales Processes Report"
@@ -19,14 +22,44 @@ class ReportCrmSalesProcess(models.AbstractModel):
         lang = get_lang(self.env)
         # the company whose header opens the document, as the company layouts choose it
         company = processes[:1].company_id.sudo() or self.env.company
+        columns = [
+            column
+            for column in self.env["report.crm_sales_process.export_xlsx"]._get_process_columns()
+            if column.get("pdf")
+        ]
+        # as wide as in the workbook, the steps taking a third of the page
+        total = sum(column["width"] for column in columns)
+        widths = [round(66.0 * column["width"] / total, 1) for column in columns]
+        # the list's date and time format, to the minute
+        date_format = f"{lang.date_format} {lang.time_format.replace(':%S', '')}"
         return {
             "doc_ids": processes.ids,
             "doc_model": processes._name,
             "docs": processes,
             "company": company,
             "company_address": self._get_company_address(company),
-            "lines": [self._prepare_process_line(process, lang) for process in processes],
+            "columns": columns,
+            "widths": widths,
+            "lines": [
+                dict(
+                    self._prepare_process_line(process, lang),
+                    cells=[
+                        self._format_cell(column["value"](process), date_format)
+                        for column in columns
+                    ],
+                )
+                for process in processes
+            ],
         }
+
+    @api.model
+    def _format_cell(self, value, date_format):
+        """A workbook value as the PDF's text."""
+        if value is None or value is False:
+            return ""
+        if isinstance(value, datetime):
+            return value.strftime(date_format)
+        return str(value)
 
     @api.model
     def _get_company_address(self, company):

@@ -1,6 +1,5 @@
 # Copyright 2026 crm_sales_process authors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-import base64
 import io
 import re
 from datetime import date
@@ -129,6 +128,10 @@ class TestForecast(SalesProcessBaseCommon):
                 for name, user, team, process, stage, probability, revenue, deadline in rows
             ]
         )
+
+    def _xlsx(self, wizard):
+        """(content, file name) of the wizard's spreadsheet, as its download makes it."""
+        return self.env["report.crm_sales_process.forecast_xlsx"].create_xlsx_report(wizard.ids, {})
 
     def _wizard(self, **values):
         return (
@@ -283,11 +286,11 @@ class TestForecast(SalesProcessBaseCommon):
             self._figures(summary["department_id"]), {"FC Department 1": (2, 3000, 1100)}
         )
         self._assertTotal(summary, 2, 3000, 1100)
-        # the spreadsheet works for them too, and nobody else may read it
-        wizard.action_export_xlsx()
-        self.assertTrue(wizard.xlsx_file)
+        # the spreadsheet works for them too, and nobody else may make it
+        report = self.env["report.crm_sales_process.forecast_xlsx"]
+        self.assertTrue(report.create_xlsx_report(wizard.ids, {})[0].startswith(b"PK"))
         with self.assertRaises(AccessError):
-            wizard.with_user(self.bob).read(["xlsx_file"])
+            report.with_user(self.bob).create_xlsx_report(wizard.ids, {})
 
     @users("fc_manager")
     def test_manager_sees_everything(self):
@@ -339,9 +342,10 @@ class TestForecast(SalesProcessBaseCommon):
         """The spreadsheet: summary tables and every opportunity behind them."""
         wizard = self._wizard(date_from=date(2026, 1, 1))
         action = wizard.action_export_xlsx()
-        self.assertEqual(f"/crm_sales_process/forecast/xlsx/{wizard.id}", action["url"])
-        self.assertTrue(wizard.xlsx_filename.endswith(".xlsx"))
-        book = openpyxl.load_workbook(io.BytesIO(base64.b64decode(wizard.xlsx_file)))
+        self.assertEqual(action["url"], f"/crm_sales_process/forecast/xlsx?ids={wizard.id}")
+        content, filename = self._xlsx(wizard)
+        self.assertRegex(filename, r"^sales-forecast-\d{4}-\d\d-\d\d\.xlsx$")
+        book = openpyxl.load_workbook(io.BytesIO(content))
         summary_sheet, detail_sheet = book.worksheets
         # the first four columns; the stalled figures follow (tests/test_step_playbook.py)
         rows = [row[:4] for row in summary_sheet.iter_rows(values_only=True) if any(row)]
@@ -376,11 +380,11 @@ class TestForecast(SalesProcessBaseCommon):
         whatever characters they hold."""
         self.leads[1].name = "=SUM(1+1) & <Ørsted> \x07"
         wizard = self._wizard(date_from=date(2026, 1, 1))
-        wizard.action_export_xlsx()
-        book = openpyxl.load_workbook(io.BytesIO(base64.b64decode(wizard.xlsx_file)))
+        book = openpyxl.load_workbook(io.BytesIO(self._xlsx(wizard)[0]))
         sheet = book.worksheets[1]
-        first, second = sheet[2], sheet[3]  # written by xlsxwriter / by the fast path
-        self.assertEqual(second[0].value, "=SUM(1+1) & <Ørsted> ")
+        first, second = sheet[2], sheet[3]
+        # xlsxwriter keeps the control character as the file format escapes it (_x0007_)
+        self.assertEqual(second[0].value, "=SUM(1+1) & <Ørsted> _x0007_")
         self.assertEqual(second[0].data_type, "s")
         self.assertEqual(second[7].value.date(), date(2026, 2, 10))
         self.assertEqual([cell.value for cell in second[8:]], [2000, 50, 1000])

@@ -238,7 +238,7 @@ class TestRpcAccess(RpcSweepCommon):
             self.assertNotEqual(status, 200, f"{login} downloaded another user's forecast")
             self.assertFalse(content.startswith(b"PK"))
             ok, payload = self._jsonrpc(
-                "crm.sales.forecast.wizard", "read", [[wizard_id], ["xlsx_file"]]
+                "crm.sales.forecast.wizard", "read", [[wizard_id], ["company_id"]]
             )
             self.assertFalse(ok, f"{login} read another user's forecast")
             self.assertEqual(payload["name"], "odoo.exceptions.AccessError")

@@ -98,6 +98,34 @@ class TestSalesProcessAnalysisData(SalesProcessAnalysisCommon):
         self.assertEqual([step["open_count"] for step in steps], [2, 1, 0, 0])
         self.assertEqual(steps[0]["conversion_rate"], 60.0)
         self.assertEqual(alpha["max_reached"], 5)
+        # the tiles and the steps table's columns: those of the KPI definitions
+        self.assertEqual(
+            [(tile["key"], tile["unit"]) for tile in alpha["tiles"]],
+            [
+                ("win_rate", "percent"),
+                ("avg_cycle_days", "days"),
+                ("avg_won_amount", "monetary"),
+                ("velocity_per_day", "monetary"),
+                ("conversion_rate", "percent"),
+                ("opportunity_count", "count"),
+                ("pipeline_value", "monetary"),
+                ("weighted_value", "monetary"),
+            ],
+        )
+        self.assertEqual(alpha["tiles"][0]["hint"], "1 won, 1 lost")
+        self.assertEqual(alpha["tiles"][0]["value"], 50.0)
+        self.assertEqual(
+            [column["key"] for column in analysis["step_columns"]],
+            [
+                "reached",
+                "moved_on",
+                "conversion_rate",
+                "win_rate_from_step",
+                "avg_days",
+                "median_days",
+                "open_count",
+            ],
+        )
         self.assertIn(("Period", "All time"), analysis["filter_descriptions"])
         self.assertIn(("Sales processes", "Alpha Analysis"), analysis["filter_descriptions"])
         self.assertEqual(values["currency"], self.env.company.currency_id)
@@ -207,7 +235,10 @@ class TestSalesProcessAnalysisData(SalesProcessAnalysisCommon):
 
     def test_xlsx(self):
         """The XLSX: a KPI sheet (one row per process) and a steps sheet, read back."""
-        content = self.Analysis.get_xlsx({"process_ids": (self.alpha | self.other).ids})
+        content, filename = self.env["report.crm_sales_process.analysis_xlsx"].create_xlsx_report(
+            [], {"process_ids": (self.alpha | self.other).ids}
+        )
+        self.assertRegex(filename, r"^sales-process-analysis-\d{4}-\d\d-\d\d\.xlsx$")
         workbook = openpyxl.load_workbook(io.BytesIO(content))
         self.assertEqual(workbook.sheetnames, ["KPIs", "Steps"])
         kpis = workbook["KPIs"]

@@ -44,7 +44,9 @@ class TestSalesProcessExport(SalesProcessSampleCommon):
 
     def test_xlsx_workbook(self):
         """The formatted workbook has a Sales Processes sheet and a Steps sheet."""
-        content = self.processes.with_user(self.salesman)._get_xlsx_export()
+        report = self.env["report.crm_sales_process.export_xlsx"].with_user(self.salesman)
+        content, filename = report.create_xlsx_report(self.processes.ids, {})
+        self.assertEqual(filename, "Sales Processes.xlsx")
         workbook = openpyxl.load_workbook(io.BytesIO(content))
         self.assertEqual(workbook.sheetnames, ["Sales Processes", "Steps"])
         sheet = workbook["Sales Processes"]
@@ -107,6 +109,14 @@ class TestSalesProcessExportRoute(HttpCase, SalesProcessCommon):
         self.assertIn(".xlsx", response.headers["Content-Disposition"])
         sheet = openpyxl.load_workbook(io.BytesIO(response.content))["Sales Processes"]
         self.assertEqual(sheet["B2"].value, "Routed Sale")
+
+    def test_unknown_spreadsheet(self):
+        """The spreadsheets' route serves the addon's spreadsheets only."""
+        self.authenticate("sp_reader", "sp_readerxx")
+        for name in ("nothing", "abstract", "crm_sales_process_report_template"):
+            with self.subTest(name=name):
+                response = self.url_open(f"/crm_sales_process/{name}/xlsx?ids={self.process.id}")
+                self.assertEqual(response.status_code, 404)
 
     @mute_logger("odoo.http")  # the expected access error is logged as a warning
     def test_download_refused(self):

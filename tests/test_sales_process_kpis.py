@@ -1,8 +1,12 @@
 # Copyright 2026 crm_sales_process authors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import io
 import json
 from datetime import timedelta
+from unittest.mock import patch
 from xmlrpc.client import dumps
+
+import openpyxl
 
 from odoo import fields
 from odoo.exceptions import AccessError, UserError
@@ -266,6 +270,148 @@ class TestSalesProcessKpis(SalesProcessKpiCommon):
         process = self.process_user.with_user(self.env.user)
         with self.assertQueryCount(8):
             process.get_kpis(team_ids=self.team_north.ids)
+
+
+@tagged("post_install", "-at_install")
+class TestSalesProcessKpiPath(SalesProcessKpiCommon):
+    """The stays' path columns the KPIs read (left the step before, moved on) are what the
+    order of the stays says, however the path was written."""
+
+    def _path(self, leads=None):
+        """{stay id: (left the step before, moved on)} of ``leads`` (default: all)."""
+        History = self.env["crm.sales.process.history"]
+        self.env.flush_all()
+        stays = History.search([("lead_id", "in", (leads or self.leads).ids)])
+        stays.invalidate_recordset(["previous_date_out", "moved_on"])
+        return {stay.id: (stay.previous_date_out, stay.moved_on) for stay in stays}
+
+    def _assert_path_as_recomputed(self, leads=None):
+        written = self._path(leads)
+        self.env["crm.sales.process.history"]._update_path_columns()
+        self.assertEqual(self._path(leads), written, "the writer's path columns are recomputed")
+
+    def test_path_columns_kept_by_the_writer(self):
+        """Back and forth, lost and restored, another process: the columns the history writer
+        keeps are those computed from the stays' order."""
+        lead = self._create_lead(self.user_anna, name="X")
+        # Lead In → Meeting → back to Lead In → Offer: the Meeting stay moved on after all
+        for stage in (self.stage_meeting, self.stage_lead_in, self.stage_offer):
+            lead.stage_id = stage
+        self.leads |= lead
+        stays = lead.sales_process_history_ids.sorted("id")
+        self.assertEqual(
+            [(stay.step_id.stage_id, stay.moved_on) for stay in stays],
+            [
+                (self.stage_lead_in, True),
+                (self.stage_meeting, True),
+                (self.stage_lead_in, True),
+                (self.stage_offer, False),
+            ],
+        )
+        self.assertFalse(stays[0].previous_date_out)
+        self.assertEqual(stays[2].previous_date_out, stays[0].date_out)
+        # C was lost on Lead In and restored there: its second stay follows its first
+        c_stays = self.lead_c.sales_process_history_ids.sorted("id")
+        self.assertEqual(c_stays[1].previous_date_out, c_stays[0].date_out)
+        self._assert_path_as_recomputed()
+
+    def test_path_columns_follow_step_order(self):
+        """Steps put in another order change which stays moved on, before the KPIs read them."""
+        step_lead_in = self._step(self.process_user, self.stage_lead_in)
+        step_meeting = self._step(self.process_user, self.stage_meeting)
+        before = {step["step_id"]: step for step in self._kpis()["steps"]}
+        self.assertEqual(before[step_lead_in.id]["moved_on"], 4)
+        # Meeting first: Lead In → Meeting is no move on any more
+        step_lead_in.sequence, step_meeting.sequence = step_meeting.sequence, step_lead_in.sequence
+        after = {step["step_id"]: step for step in self._kpis()["steps"]}
+        self.assertEqual(after[step_lead_in.id]["moved_on"], 1, "A only (went on to Offer)")
+        self.assertEqual(after[step_lead_in.id]["reached"], 5)
+        self._assert_path_as_recomputed()
+
+    def test_path_columns_of_merged_stays(self):
+        """Stays given to another opportunity (as a merge does) follow its path."""
+        History = self.env["crm.sales.process.history"].sudo()
+        stays = History.search([("lead_id", "=", self.lead_e.id)])
+        stays.write({"lead_id": self.lead_c.id})
+        self._assert_path_as_recomputed()
+
+
+@tagged("post_install", "-at_install")
+class TestSalesProcessKpiDefinitions(SalesProcessKpiCommon):
+    """A KPI is one definition: get_kpis, the analysis and its XLSX follow it."""
+
+    def _definitions(self, original):
+        def definitions(records):
+            return [
+                *original(records),
+                {
+                    "key": "lost_value",
+                    "level": "process",
+                    "label": "Lost Pipeline",
+                    "unit": "monetary",
+                    "tile": True,
+                    "sheet": True,
+                    "hint": "%(lost_count)s lost",
+                    "sql": "SUM(lead.expected_revenue) FILTER (WHERE %(lost)s)",
+                },
+                {
+                    "key": "loss_rate",
+                    "level": "process",
+                    "unit": "percent",
+                    "formula": lambda kpi: 100.0 * kpi["lost_count"] / 3,
+                },
+                {
+                    "key": "stays",
+                    "level": "step",
+                    "label": "Stays",
+                    "unit": "count",
+                    "column": True,
+                    "sql": "COUNT(*) FILTER (WHERE %(in_period)s)",
+                },
+                {
+                    "key": "median_revenue",
+                    "level": "process",
+                    "unit": "monetary",
+                    "median": "lead.expected_revenue",
+                    "where": "%(open)s",
+                },
+            ]
+
+        return definitions
+
+    def test_add_kpis(self):
+        Process = self.registry["crm.sales.process"]
+        self.process_user.get_kpis()  # warm the ORM's caches
+        self.env.invalidate_all()
+        with patch.object(
+            Process, "_get_kpi_definitions", self._definitions(Process._get_kpi_definitions)
+        ):
+            with self.assertQueryCount(9):  # one query more: the lead source's median
+                kpis = self._kpis()
+            self.assertEqual(kpis["lost_value"], 2000.0)  # B
+            self.assertEqual(kpis["loss_rate"], 33.33)
+            self.assertEqual(kpis["median_revenue"], 4000.0)  # C 3,000, E 5,000
+            self.assertEqual(kpis["win_rate"], 50.0, "the others are still there")
+            stays = {step["step_id"]: step["stays"] for step in kpis["steps"]}
+            # Lead In: A, B, C (twice), D, E
+            self.assertEqual(stays[self._step(self.process_user, self.stage_lead_in).id], 6)
+            analysis = self.env["crm.sales.process.analysis"].get_analysis(
+                {"process_ids": self.process_user.ids}
+            )
+            tile = analysis["processes"][0]["tiles"][-1]
+            self.assertEqual(
+                (tile["key"], tile["label"], tile["value"], tile["hint"]),
+                ("lost_value", "Lost Pipeline", 2000.0, "1 lost"),
+            )
+            self.assertEqual(analysis["step_columns"][-1]["key"], "stays")
+            content = self.env["report.crm_sales_process.analysis_xlsx"].create_xlsx_report(
+                [], {"process_ids": self.process_user.ids}
+            )[0]
+            book = openpyxl.load_workbook(io.BytesIO(content))
+            rows = list(book["KPIs"].iter_rows(values_only=True))
+            header = next(row for row in rows if row[0] == "Sales Process")
+            self.assertIn("Lost Pipeline", header)
+            self.assertIn("Stays", next(book["Steps"].iter_rows(values_only=True)))
 
 
 @tagged("post_install", "-at_install")

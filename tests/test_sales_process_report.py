@@ -1,5 +1,6 @@
 # Copyright 2026 crm_sales_process authors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import fields
 from odoo.tests import HttpCase, tagged
 from odoo.tools.safe_eval import safe_eval
 
@@ -51,6 +52,36 @@ class TestSalesProcessReportContent(SalesProcessSampleCommon):
             ("Beta Quick Sale", "Nobody", False),
         )
         self.assertEqual([step["percentage"] for step in beta["steps"]], ["12.50 %", "100 %"])
+
+    def test_values_columns(self):
+        """The list's columns, as the workbook's sheet has them, then the steps."""
+        values = self._report_values(self.processes, self.salesman)
+        self.assertEqual(
+            [column["title"] for column in values["columns"]],
+            ["ID", "Name", "Default For", "Steps", "In Use", "Last Modified", "By"],
+        )
+        alpha, beta = values["lines"]
+        # in the reader's time zone, language's date and time format, to the minute
+        lang = self.env["res.lang"]._get_data(code=self.salesman.lang or "en_US")
+        last_modified = fields.Datetime.context_timestamp(
+            self.alpha.with_user(self.salesman), self.alpha.write_date
+        ).strftime(f"{lang.date_format} {lang.time_format.replace(':%S', '')}")
+        self.assertEqual(
+            alpha["cells"],
+            [
+                str(self.alpha.id),
+                "Alpha Solution Sale",
+                "Sales Teams: Team Nord",
+                "4",
+                "0",
+                last_modified,
+                "MM",
+            ],
+        )
+        self.assertEqual(beta["cells"][1:5], ["Beta Quick Sale", "Nobody", "2", "0"])
+        html = self.env["ir.actions.report"]._render_qweb_html(REPORT, self.processes.ids)[0]
+        for text in (b"Last Modified", b"In Use", b"(archived)", b"SP Offer"):
+            self.assertIn(text, html)
 
     def test_values_company_header(self):
         """The company heading the document and its address, in lines without blank ones."""

@@ -1,6 +1,5 @@
 # Copyright 2026 crm_sales_process authors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-import base64
 import contextlib
 import io
 from collections import Counter
@@ -791,8 +790,10 @@ class TestStalled(StepPlaybookCommon):
             self.assertEqual(line["stalled_count"], 2)
             self.assertAlmostEqual(line["stalled_prorated_revenue"], 400)
         self.assertEqual(summary["total"]["stalled_count"], 2)
-        wizard.action_export_xlsx()
-        book = openpyxl.load_workbook(io.BytesIO(base64.b64decode(wizard.xlsx_file)))
+        content = self.env["report.crm_sales_process.forecast_xlsx"].create_xlsx_report(
+            wizard.ids, {}
+        )[0]
+        book = openpyxl.load_workbook(io.BytesIO(content))
         cells = [cell for row in book.worksheets[0].iter_rows(values_only=True) for cell in row]
         self.assertTrue(
             any(isinstance(cell, str) and cell.startswith("Stalled Weighted") for cell in cells)

@@ -15,14 +15,6 @@ limit (system parameter ``crm_sales_process.forecast_pdf_detail_limit``, default
 PDF of 100,000 lines is useless and slow to render; above the limit the PDF says so.
 """
 
-import base64
-import io
-import re
-import zipfile
-from datetime import date
-
-import xlsxwriter
-
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.fields import Domain
@@ -50,17 +42,6 @@ DETAIL_FIELDS = [
 # The same as columns of the spreadsheet's opportunities sheet: the salesperson comes from the
 # summary line they are listed under.
 DETAIL_COLUMNS = [name for name in DETAIL_FIELDS if name != "user_id"]
-# Characters XML 1.0 does not allow in text (control characters other than tab and newlines)
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
-
-
-def _xml_inline(value):
-    """``value`` as the inline string element of a spreadsheet cell."""
-    text = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    text = _XML_INVALID.sub("", text)
-    if text != text.strip():
-        return f'<is><t xml:space="preserve">{text}</t></is>'
-    return f"<is><t>{text}</t></is>"
 
 
 class CrmSalesForecastWizard(models.TransientModel):
@@ -121,10 +102,6 @@ class CrmSalesForecastWizard(models.TransientModel):
         check_company=True,
         context={"active_test": False},
     )
-    # The generated spreadsheet, downloaded through /web/content: only the wizard's creator
-    # can read a transient record, so nobody else can fetch it.
-    xlsx_file = fields.Binary(string="Spreadsheet", readonly=True, attachment=False)
-    xlsx_filename = fields.Char(readonly=True)
 
     @api.constrains("date_from", "date_to")
     def _check_period(self):
@@ -168,20 +145,13 @@ class CrmSalesForecastWizard(models.TransientModel):
         return {key: value for key, value in action.items() if value is not None}
 
     def action_export_xlsx(self):
+        """Download the spreadsheet of this forecast (report/crm_sales_forecast_xlsx.py): made
+        by the download itself, which reads this wizard (only its creator may)."""
         ensure_one_record(self)
-        self.write(
-            {
-                "xlsx_file": base64.b64encode(self._generate_xlsx()),
-                "xlsx_filename": self._get_file_name("xlsx"),
-            }
+        self.check_access("read")
+        return self.env["report.crm_sales_process.forecast_xlsx"]._get_download_action(
+            self.ids, target="self"
         )
-        # The addon's route, not /web/content: it reads on the primary database, where the
-        # file was just written, also when Odoo serves readonly requests from a replica.
-        return {
-            "type": "ir.actions.act_url",
-            "target": "self",
-            "url": f"/crm_sales_process/forecast/xlsx/{self.id}",
-        }
 
     # ------------------------------------------------------------------
     # Figures
@@ -372,35 +342,19 @@ class CrmSalesForecastWizard(models.TransientModel):
     def _get_filter_descriptions(self):
         """[(label, value)] describing the filters, for the report headers."""
         self.ensure_one()
-        if self.date_from or self.date_to:
-            date_from = format_date(self.env, self.date_from) if self.date_from else "…"
-            date_to = format_date(self.env, self.date_to) if self.date_to else "…"
-            period = f"{date_from} – {date_to}"
-        else:
-            period = self.env._("Any")
-        descriptions = [
-            (self.env._("Company"), self.company_id.name),
-            (self.env._("Expected closing"), period),
-        ]
-        for label, records in (
-            (self.env._("Sales teams"), self.team_ids),
-            (self.env._("Departments"), self.department_ids),
-            (self.env._("Salespeople"), self.user_ids),
-            (self.env._("Sales processes"), self.process_ids),
-        ):
-            if records:
-                descriptions.append((label, ", ".join(records.mapped("display_name"))))
-        return descriptions
-
-    def _get_file_name(self, extension):
-        self.ensure_one()
-        today = fields.Date.context_today(self).isoformat()
-        name = self.env._("sales-forecast")  # file name: translated, without spaces
-        return f"{name}-{today}.{extension}"
-
-    # ------------------------------------------------------------------
-    # Spreadsheet
-    # ------------------------------------------------------------------
+        return self.env["crm.sales.process.analysis"]._get_filter_descriptions(
+            {
+                "company_id": self.company_id.ids,
+                "date_from": self.date_from,
+                "date_to": self.date_to,
+                "team_ids": self.team_ids.ids,
+                "department_ids": self.department_ids.ids,
+                "user_ids": self.user_ids.ids,
+                "process_ids": self.process_ids.ids,
+            },
+            period_label=self.env._("Expected closing"),
+            all_time_label=self.env._("Any"),
+        )
 
     def _get_summary_sections(self):
         # (groupby, title, column); a dict: the term extractor misreads consecutive tuples
@@ -410,202 +364,3 @@ class CrmSalesForecastWizard(models.TransientModel):
             "team_id": (self.env._("Per sales team"), self.env._("Sales Team")),
         }
         return [(groupby, title, column) for groupby, (title, column) in sections.items()]
-
-    def _generate_xlsx(self):
-        """The forecast as an XLSX: a summary sheet and every opportunity behind it."""
-        self.ensure_one()
-        summary = self._get_forecast_summary()
-        output = io.BytesIO()
-        # constant_memory: rows go to temporary files as they are written, in row order. Texts
-        # stay texts (a name starting with "=" is no formula).
-        workbook = xlsxwriter.Workbook(
-            output,
-            {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False},
-        )
-        digits = self.currency_id.decimal_places
-        money_format = "#,##0" + ("." + "0" * digits if digits else "")
-        styles = {
-            "title": workbook.add_format({"bold": True, "font_size": 14}),
-            "bold": workbook.add_format({"bold": True}),
-            "header": workbook.add_format({"bold": True, "bottom": 1, "bg_color": "#E9ECEF"}),
-            "money": workbook.add_format({"num_format": money_format}),
-            "money_total": workbook.add_format(
-                {"num_format": money_format, "bold": True, "top": 1}
-            ),
-            "total": workbook.add_format({"bold": True, "top": 1}),
-            "percent": workbook.add_format({"num_format": "0.00"}),
-            "date": workbook.add_format({"num_format": "yyyy-mm-dd"}),
-        }
-        self._write_xlsx_summary(workbook, styles, summary)
-        rows = self._write_xlsx_details(workbook, styles, summary)
-        workbook.close()
-        return self._insert_xlsx_rows(output.getvalue(), "xl/worksheets/sheet2.xml", rows[1:])
-
-    def _write_xlsx_summary(self, workbook, styles, summary):
-        sheet = workbook.add_worksheet(self.env._("Forecast"))
-        sheet.set_column(0, 0, 34)
-        sheet.set_column(1, 1, 14)
-        sheet.set_column(2, 3, 20)
-        sheet.set_column(4, 4, 10)
-        sheet.set_column(5, 5, 24)
-        currency = self.currency_id.name
-        sheet.write(0, 0, self.env._("Sales Forecast"), styles["title"])
-        row = 2
-        for label, value in self._get_filter_descriptions():
-            sheet.write(row, 0, label, styles["bold"])
-            sheet.write(row, 1, value)
-            row += 1
-        headers = [
-            self.env._("Opportunities"),
-            self.env._("Expected Revenue (%s)", currency),
-            self.env._("Weighted Revenue (%s)", currency),
-            self.env._("Stalled"),
-            self.env._("Stalled Weighted Revenue (%s)", currency),
-        ]
-        for groupby, title, column in self._get_summary_sections():
-            row += 1
-            sheet.write(row, 0, title, styles["bold"])
-            row += 1
-            sheet.write_row(row, 0, [column, *headers], styles["header"])
-            for line in summary[groupby]:
-                row += 1
-                self._write_xlsx_summary_line(sheet, row, line, styles, total=False)
-            row += 1
-            self._write_xlsx_summary_line(sheet, row, summary["total"], styles, total=True)
-            row += 1
-        row += 1
-        sheet.write_row(row, 0, [self.env._("Grand Total"), *headers], styles["header"])
-        row += 1
-        self._write_xlsx_summary_line(sheet, row, summary["total"], styles, total=True)
-
-    def _write_xlsx_summary_line(self, sheet, row, line, styles, total):
-        text_style = styles["total"] if total else None
-        money_style = styles["money_total"] if total else styles["money"]
-        sheet.write(row, 0, line["name"], text_style)
-        sheet.write_number(row, 1, line["count"], text_style)
-        sheet.write_number(row, 2, line["expected_revenue"], money_style)
-        sheet.write_number(row, 3, line["prorated_revenue"], money_style)
-        sheet.write_number(row, 4, line.get("stalled_count", 0), text_style)
-        sheet.write_number(row, 5, line.get("stalled_prorated_revenue", 0.0), money_style)
-
-    def _write_xlsx_details(self, workbook, styles, summary):
-        sheet = workbook.add_worksheet(self.env._("Opportunities"))
-        headers = [
-            (self.env._("Opportunity"), 36),
-            (self.env._("Customer"), 28),
-            (self.env._("Salesperson"), 22),
-            (self.env._("Department"), 22),
-            (self.env._("Sales Team"), 20),
-            (self.env._("Sales Process"), 24),
-            (self.env._("Stage"), 20),
-            (self.env._("Expected Closing"), 16),
-            (self.env._("Expected Revenue"), 18),
-            (self.env._("Probability (%)"), 14),
-            (self.env._("Weighted Revenue"), 18),
-        ]
-        for col, (title, width) in enumerate(headers):
-            sheet.set_column(col, col, width)
-            sheet.write(0, col, title, styles["header"])
-        sheet.freeze_panes(1, 0)
-        rows = self._get_xlsx_detail_values(summary)
-        if rows:
-            # The first opportunity through xlsxwriter: the model of the others' cells
-            sheet.write_row(1, 0, rows[0][:7])
-            if rows[0][7]:
-                sheet.write_datetime(1, 7, rows[0][7], styles["date"])
-            else:
-                sheet.write_blank(1, 7, None, styles["date"])
-            sheet.write_number(1, 8, rows[0][8], styles["money"])
-            sheet.write_number(1, 9, rows[0][9], styles["percent"])
-            sheet.write_number(1, 10, rows[0][10], styles["money"])
-        row = len(rows)
-        sheet.autofilter(0, 0, max(row, 1), len(headers) - 1)
-        row += 1
-        total = summary["total"]
-        sheet.write(row, 0, total["name"], styles["total"])
-        sheet.write_number(row, 8, total["expected_revenue"], styles["money_total"])
-        sheet.write_number(row, 10, total["prorated_revenue"], styles["money_total"])
-        return rows
-
-    def _get_xlsx_detail_values(self, summary):
-        """The values of the opportunities sheet, a list per opportunity: in summary order (per
-        salesperson), then by expected closing date."""
-        rows_by_user, names = self._get_forecast_detail_rows()
-        partners, departments = names["partner_id"], names["department_id"]
-        teams, processes, stages = names["team_id"], names["sales_process_id"], names["stage_id"]
-        return [
-            [
-                name or "",
-                partners.get(partner_id, ""),
-                line["name"],
-                departments.get(department_id, ""),
-                teams.get(team_id, ""),
-                processes.get(process_id, ""),
-                stages.get(stage_id, ""),
-                deadline,
-                expected or 0.0,
-                probability or 0.0,
-                prorated or 0.0,
-            ]
-            for line in summary["user_id"]
-            for (
-                name,
-                partner_id,
-                department_id,
-                team_id,
-                process_id,
-                stage_id,
-                deadline,
-                expected,
-                probability,
-                prorated,
-            ) in rows_by_user.get(line["record"].id or None, ())
-        ]
-
-    @api.model
-    def _insert_xlsx_rows(self, content, sheet_path, rows):
-        """Insert ``rows`` after the first data row of a sheet of the XLSX ``content``.
-
-        Writing 100,000 rows cell by cell through xlsxwriter costs seconds; the rows' XML is
-        built here directly instead, with the cell formats xlsxwriter gave the first row (row
-        2, the model) and inline strings, which every spreadsheet reads. Columns: text (A-G),
-        a date (H) and numbers (I-K).
-        """
-        if not rows:
-            return content
-        source = zipfile.ZipFile(io.BytesIO(content))
-        sheet_xml = source.read(sheet_path).decode()
-        model = re.search(r'(<row r="2"[^>]*>).*?</row>', sheet_xml)
-        styles = {
-            column: f' s="{style}"' if style else ""
-            for column, style in re.findall(r'<c r="([A-K])2"(?: s="(\d+)")?', model.group(0))
-        }
-        row_tag = model.group(1).replace('r="2"', 'r="{}"')
-        text_styles = [styles.get(column, "") for column in "ABCDEFG"]
-        date_style, *number_styles = (styles.get(column, "") for column in "HIJK")
-        inline = {}  # text → <is> element: the same names come back on many rows
-        epoch = date(1899, 12, 30).toordinal()  # day 0 of Excel's 1900 date system
-        parts = []
-        for number, values in enumerate(rows, start=3):
-            parts.append(row_tag.format(number))
-            for column, style, value in zip("ABCDEFG", text_styles, values, strict=False):
-                if value:
-                    element = inline.get(value) or inline.setdefault(value, _xml_inline(value))
-                    parts.append(f'<c r="{column}{number}"{style} t="inlineStr">{element}</c>')
-            if values[7]:
-                day = values[7].toordinal() - epoch
-                parts.append(f'<c r="H{number}"{date_style}><v>{day}</v></c>')
-            for column, style, value in zip("IJK", number_styles, values[8:], strict=True):
-                parts.append(f'<c r="{column}{number}"{style}><v>{float(value)!r}</v></c>')
-            parts.append("</row>")
-        end = model.end()
-        sheet_xml = f"{sheet_xml[:end]}{''.join(parts)}{sheet_xml[end:]}"
-        output = io.BytesIO()
-        with zipfile.ZipFile(output, "w", zipfile.ZIP_DEFLATED) as target:
-            for item in source.infolist():
-                if item.filename == sheet_path:
-                    # the fastest compression: the sheet may be tens of megabytes of XML
-                    target.writestr(item, sheet_xml.encode(), compresslevel=1)
-                else:
-                    target.writestr(item, source.read(item))
-        return output.getvalue()

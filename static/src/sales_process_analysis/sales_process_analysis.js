@@ -142,63 +142,29 @@ export class SalesProcessAnalysis extends Component {
         return this.state.filters[key][0] || 0;
     }
 
-    getTiles(process) {
-        const money = (value) =>
-            formatMonetary(value, { currencyId: process.currency_id, digits: [16, 0] });
-        const days = (value) =>
-            _t("%(days)s days", { days: formatFloat(value, { digits: [16, 1] }) });
-        return [
-            {
-                key: "win_rate",
-                label: _t("Win Rate"),
-                value: formatPercent(process.win_rate),
-                hint: process.won_lost_label,
-            },
-            {
-                key: "avg_cycle_days",
-                label: _t("Sales Cycle"),
-                value: days(process.avg_cycle_days),
-                hint: _t("from creation to won"),
-            },
-            {
-                key: "avg_won_amount",
-                label: _t("Average Deal"),
-                value: money(process.avg_won_amount),
-                hint: _t("won opportunities"),
-            },
-            {
-                key: "velocity_per_day",
-                label: _t("Pipeline Velocity"),
-                value: money(process.velocity_per_day),
-                hint: _t("won revenue per day"),
-            },
-            {
-                key: "conversion_rate",
-                label: _t("Conversion"),
-                value: formatPercent(process.conversion_rate),
-                hint: _t("created in the period and won"),
-            },
-            {
-                key: "pipeline_value",
-                label: _t("Pipeline"),
-                value: money(process.pipeline_value),
-                hint: _t("%(count)s open opportunities", { count: process.opportunity_count }),
-            },
-            {
-                key: "weighted_value",
-                label: _t("Weighted Pipeline"),
-                value: money(process.weighted_value),
-                hint: _t("revenue × probability"),
-            },
-        ];
+    /**
+     * A KPI value as its unit shows it (units and labels come with the KPI definitions of
+     * ``crm.sales.process._get_kpi_definitions``): in a tile, or in a cell of the steps table.
+     */
+    formatKpi(value, unit, process, inTable = false) {
+        switch (unit) {
+            case "percent":
+                return formatPercent(value);
+            case "days": {
+                const days = formatFloat(value, { digits: [16, 1] });
+                return inTable ? days : _t("%(days)s days", { days });
+            }
+            case "monetary":
+                return formatMonetary(value, { currencyId: process.currency_id, digits: [16, 0] });
+            case "count":
+                return String(value);
+            default:
+                return formatFloat(value, { digits: [16, 2] });
+        }
     }
 
     formatPercent(value, digits = 1) {
         return formatPercent(value, digits);
-    }
-
-    formatDays(value) {
-        return formatFloat(value, { digits: [16, 1] });
     }
 
     observedClass(step) {

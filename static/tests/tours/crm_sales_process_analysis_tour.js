@@ -71,7 +71,7 @@ registry.category("web_tour.tours").add("crm_sales_process_analysis_tour", {
             trigger: `${row("Tour Won")} .o_csp_step_reached:contains('1')`,
         },
         {
-            trigger: `${row("Tour Lead")} .o_csp_step_conversion:contains('50.0 %')`,
+            trigger: `${row("Tour Lead")} .o_csp_step_conversion_rate:contains('50.0 %')`,
             content: "Half of the opportunities went on from the first step",
         },
         {
