@@ -230,6 +230,11 @@ class CrmSalesProcess(models.Model):
     def _search_text(self, operator, value):
         return wildcard_domain(self.env, ["name", "note"], operator, value)
 
+    @api.constrains("name")
+    def _check_name(self):
+        if any(not (process.name or "").strip() for process in self):
+            raise ValidationError(self.env._("A sales process needs a name: it cannot be empty."))
+
     @api.constrains(*RULE_FIELDS)
     def _check_default_scope(self):
         """A salesperson, team or department has at most one default process per company."""
