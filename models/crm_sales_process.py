@@ -2,7 +2,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import io
 import math
-from collections.abc import Mapping
 
 import xlsxwriter
 
@@ -11,9 +10,9 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.fields import Domain
 from odoo.tools import SQL, ormcache
 
+from .crm_sales_process_checked_values import check_field_values
 from .tools import (
     NAME_INITIALS,
-    check_field_values,
     ensure_one_record,
     name_initial,
     user_initials,
@@ -380,8 +379,6 @@ class CrmSalesProcess(models.Model):
             )
 
     def copy_data(self, default=None):
-        if default and not isinstance(default, Mapping):
-            raise UserError(self.env._("The values of the copy must map field names to values."))
         check_field_values(self, default or {})
         vals_list = super().copy_data(default=default)
         for process, vals in zip(self, vals_list, strict=True):
