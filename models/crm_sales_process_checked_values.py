@@ -60,6 +60,7 @@ def check_field_values(records, vals_list, check_exists=True):
     if not isinstance(vals_list, (list, tuple)):
         vals_list = [vals_list]
     linked = {}  # comodel name -> {id: field}
+    empty = records.browse()  # the record the ORM converts values for
     for vals in vals_list:
         if not isinstance(vals, Mapping):  # the ORM's AttributeError or AssertionError
             raise ValidationError(
@@ -82,7 +83,7 @@ def check_field_values(records, vals_list, check_exists=True):
                 )
             if field._module != MODULE or value is None or value is False:
                 continue
-            for record_id in _check_value(records, field, value):
+            for record_id in _check_value(empty, field, value):
                 linked.setdefault(field.comodel_name, {})[record_id] = field
     for comodel, ids in linked.items() if check_exists else ():
         Comodel = env[comodel].sudo().with_context(active_test=False)
@@ -102,21 +103,21 @@ def check_field_values(records, vals_list, check_exists=True):
             )
 
 
-def _check_value(records, field, value):
+def _check_value(empty, field, value):
     """Ids of the records ``value`` links (for relational fields); a ValidationError when
-    ``field`` cannot take it."""
+    ``field`` (of ``empty``'s model) cannot take it."""
     if isinstance(value, models.BaseModel):  # records given by the server's own code
         return []
     if field.type in ("one2many", "many2many"):
         try:
             return _command_ids(value)
         except (LookupError, TypeError, ValueError):
-            raise _invalid(records, field, value) from None
+            raise _invalid(empty, field, value) from None
     types = WRITE_TYPES.get(field.type, object)
     valid = isinstance(value, types) and (field.type == "boolean" or not isinstance(value, bool))
     if valid:
         try:
-            field.convert_to_cache(value, records.browse())  # the ORM's conversion and checks
+            field.convert_to_cache(value, empty)  # the ORM's own conversion and checks
         except (TypeError, ValueError, OverflowError):
             valid = False
     if valid and isinstance(value, str):
@@ -126,10 +127,10 @@ def _check_value(records, field, value):
     elif valid and field.type == "many2one":
         valid = is_record_id(value)
     elif valid and field.type in ("float", "monetary"):
-        limit = _float_limit(records.env, field)
+        limit = _float_limit(empty.env, field)
         valid = math.isfinite(value) and (not limit or abs(value) < limit)
     if not valid:
-        raise _invalid(records, field, value)
+        raise _invalid(empty, field, value)
     return [value] if field.type == "many2one" else []
 
 
