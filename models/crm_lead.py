@@ -24,7 +24,8 @@ from odoo.fields import Domain
 from odoo.orm.domains import DomainAnd, DomainCondition
 from odoo.tools import SQL, float_compare
 
-from .tools import MODULE, check_field_values, ensure_one_record, format_percentage
+from .crm_sales_process_checked_values import check_field_values
+from .tools import ensure_one_record, format_percentage
 
 # Fields whose change can put a lead in a stage that is not a step of its process.
 STAGE_CHECK_FIELDS = {"stage_id", "sales_process_id", "sales_process_step_id"}
@@ -275,7 +276,7 @@ class CrmLead(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        check_field_values(self, vals_list, module=MODULE)
+        check_field_values(self, vals_list)
         vals_list = self._prepare_sales_process_create_vals(vals_list)
         given_stage = [self._is_sales_process_stage_given(vals) for vals in vals_list]
         leads = super().create(vals_list)
@@ -298,7 +299,7 @@ class CrmLead(models.Model):
         return leads
 
     def write(self, vals):
-        check_field_values(self, vals, module=MODULE)
+        check_field_values(self, vals)
         vals = self._prepare_sales_process_write_vals(vals)
         # before anything is written: the exit criteria of the steps left, and the step each
         # opportunity is on (those entering a step get its key activities)

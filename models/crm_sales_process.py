@@ -1,16 +1,15 @@
 # Copyright 2026 crm_sales_process authors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import math
-from collections.abc import Mapping
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.fields import Domain
 from odoo.tools import SQL, ormcache
 
+from .crm_sales_process_checked_values import check_field_values
 from .tools import (
     NAME_INITIALS,
-    check_field_values,
     ensure_one_record,
     name_initial,
     user_initials,
@@ -226,6 +225,11 @@ class CrmSalesProcess(models.Model):
     def _search_text(self, operator, value):
         return wildcard_domain(self.env, ["name", "note"], operator, value)
 
+    @api.constrains("name")
+    def _check_name(self):
+        if any(not (process.name or "").strip() for process in self):
+            raise ValidationError(self.env._("A sales process needs a name: it cannot be empty."))
+
     @api.constrains(*RULE_FIELDS)
     def _check_default_scope(self):
         """A salesperson, team or department has at most one default process per company."""
@@ -371,8 +375,6 @@ class CrmSalesProcess(models.Model):
             )
 
     def copy_data(self, default=None):
-        if default and not isinstance(default, Mapping):
-            raise UserError(self.env._("The values of the copy must map field names to values."))
         check_field_values(self, default or {})
         vals_list = super().copy_data(default=default)
         for process, vals in zip(self, vals_list, strict=True):

@@ -88,6 +88,8 @@ class CrmSalesProcessExitCriterion(models.Model):
     @api.constrains("criterion_type", "field_name", "domain", "name")
     def _check_criterion(self):
         Lead = self.env["crm.lead"]
+        # a dynamic selection: the ORM does not check its values
+        field_names = dict(self._selection_field_name())
         for criterion in self:
             step = criterion.step_id.display_name
             if criterion.criterion_type == "field" and not criterion.field_name:
@@ -95,6 +97,16 @@ class CrmSalesProcessExitCriterion(models.Model):
                     self.env._(
                         "An exit criterion of step “%(step)s” checks a field: choose the field.",
                         step=step,
+                    )
+                )
+            if criterion.field_name and criterion.field_name not in field_names:
+                raise ValidationError(
+                    self.env._(
+                        "An exit criterion of step “%(step)s” checks field “%(field)s”, which "
+                        "opportunities do not have (or that cannot be filled in). Choose "
+                        "another field.",
+                        step=step,
+                        field=criterion.field_name,
                     )
                 )
             if criterion.criterion_type != "domain":

@@ -5,7 +5,8 @@ from odoo.exceptions import ConcurrencyError, UserError, ValidationError
 from odoo.tools import SQL
 from odoo.tools.misc import get_lang
 
-from .tools import MAX_DAYS, check_field_values, format_percentage, user_initials
+from .crm_sales_process_checked_values import check_field_values
+from .tools import MAX_DAYS, format_percentage, user_initials
 
 
 class CrmSalesProcessStep(models.Model):

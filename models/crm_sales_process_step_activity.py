@@ -57,9 +57,16 @@ class CrmSalesProcessStepActivity(models.Model):
         ondelete="restrict",
     )
 
-    @api.constrains("delay_days", "responsible", "user_id")
+    @api.constrains("summary", "delay_days", "responsible", "user_id")
     def _check_activity(self):
         for activity in self:
+            if not (activity.summary or "").strip():
+                raise ValidationError(
+                    self.env._(
+                        "A key activity of step “%(step)s” needs a summary: it cannot be empty.",
+                        step=activity.step_id.name,
+                    )
+                )
             if not 0 <= activity.delay_days <= MAX_DAYS:
                 raise ValidationError(
                     self.env._(

@@ -2,7 +2,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import api, fields, models
 
-from .tools import MODULE, check_field_values
+from .crm_sales_process_checked_values import check_field_values
 
 
 class MailActivity(models.Model):
@@ -23,9 +23,9 @@ class MailActivity(models.Model):
     # foreign key)
     @api.model_create_multi
     def create(self, vals_list):
-        check_field_values(self, vals_list, module=MODULE, check_exists=False)
+        check_field_values(self, vals_list, check_exists=False)
         return super().create(vals_list)
 
     def write(self, vals):
-        check_field_values(self, vals, module=MODULE, check_exists=False)
+        check_field_values(self, vals, check_exists=False)
         return super().write(vals)

@@ -3,12 +3,17 @@
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
+from .crm_sales_process_checked_values import check_field_values
+
 # The least value of the numeric settings
 SETTING_MINIMUMS = {
     "sales_process_calibration_months": 1,
     "sales_process_calibration_min_sample": 1,
     "sales_process_forecast_pdf_detail_limit": 0,
 }
+# The greatest: a calibration window of more than a century starts before the first date there
+# is (the others are bounded by their integer column)
+SETTING_MAXIMUMS = {"sales_process_calibration_months": 1200}
 
 
 class ResConfigSettings(models.TransientModel):
@@ -45,19 +50,35 @@ class ResConfigSettings(models.TransientModel):
         "opportunity gets a Stalled Opportunity activity.",
     )
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        check_field_values(self, vals_list)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        check_field_values(self, vals)
+        return super().write(vals)
+
     @api.constrains(*SETTING_MINIMUMS)
     def _check_sales_process_settings(self):
         for settings in self:
             for name, minimum in SETTING_MINIMUMS.items():
-                if settings[name] < minimum:
-                    raise ValidationError(
-                        self.env._(
-                            "%(setting)s must be at least %(minimum)s, not %(value)s.",
-                            setting=self._fields[name]._description_string(self.env),
-                            minimum=minimum,
-                            value=settings[name],
-                        )
-                    )
+                value, maximum = settings[name], SETTING_MAXIMUMS.get(name)
+                if value < minimum:
+                    message = self.env._("%(setting)s must be at least %(minimum)s, not %(value)s.")
+                elif maximum is not None and value > maximum:
+                    message = self.env._("%(setting)s must be at most %(maximum)s, not %(value)s.")
+                else:
+                    continue
+                raise ValidationError(
+                    message
+                    % {
+                        "setting": self._fields[name]._description_string(self.env),
+                        "minimum": minimum,
+                        "maximum": maximum,
+                        "value": value,
+                    }
+                )
 
     @api.model
     def _get_sales_process_setting(self, name):
@@ -69,6 +90,8 @@ class ResConfigSettings(models.TransientModel):
         """
         value = self.default_get([name])[name]
         field = self._fields[name]
-        if field.type == "integer" and value < SETTING_MINIMUMS[name]:
+        if field.type == "integer" and not (
+            SETTING_MINIMUMS[name] <= value <= SETTING_MAXIMUMS.get(name, value)
+        ):
             return field.default(self)
         return value

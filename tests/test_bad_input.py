@@ -18,14 +18,16 @@ class TestBadInput(SalesProcessCommon):
         cls.step = cls._step(cls.process, cls.stage_offer)
         cls.lead = cls._create_lead(cls.process, cls.stage_offer, expected_revenue=100)
 
-    def _assert_refused(self, records, vals, message):
-        """``vals`` written on ``records`` is refused with ``message``, nothing written."""
+    def _assert_refused(self, records, vals, message, boundary=True):
+        """``vals`` written on ``records`` is refused with ``message``, nothing written;
+        the values checked before saving (``boundary``) say so."""
         fields = [name for name in vals if name in records._fields] or ["write_date"]
         before = records.read(fields)
         with self.assertRaises(ValidationError) as error:
             records.write(vals)
         self.assertIn(message, str(error.exception))
-        self.assertIn("Nothing was saved.", str(error.exception))
+        if boundary:
+            self.assertIn("Nothing was saved.", str(error.exception))
         self.env.invalidate_all(flush=False)
         self.assertEqual(records.read(fields), before)
 
@@ -49,8 +51,6 @@ class TestBadInput(SalesProcessCommon):
             with self.subTest(vals=vals):
                 self._assert_refused(self.step, vals, message)
         for vals, message in (
-            ({"name": ""}, "is required: it cannot be empty"),
-            ({"name": "   "}, "is required: it cannot be empty"),
             ({"name": 123}, "must be a text"),
             ({"note": "a\x00b"}, "without NUL characters"),
             ({"default_scope": "nobody"}, "one of “none”, “all”, “user”"),
@@ -60,6 +60,52 @@ class TestBadInput(SalesProcessCommon):
                 self._assert_refused(self.process, vals, message)
         with self.assertRaisesRegex(ValidationError, "must map field names to values"):
             self.Process.create(["abc"])
+
+    def test_blank_names(self):
+        """A required name is no blank text either (the constraints of the models)."""
+        activity = self.env["crm.sales.process.step.activity"].create(
+            {"step_id": self.step.id, "summary": "Call"}
+        )
+        for records, vals, message in (
+            (self.process, {"name": ""}, "A sales process needs a name: it cannot be empty."),
+            (self.process, {"name": "   "}, "needs a name"),
+            (activity, {"summary": " "}, "needs a summary: it cannot be empty."),
+        ):
+            with self.subTest(vals=vals):
+                self._assert_refused(records, vals, message, boundary=False)
+
+    def test_exit_criterion_of_unknown_field(self):
+        """The fields an exit criterion may check are a dynamic selection, which the ORM does
+        not check: the criterion's constraint does."""
+        with self.assertRaisesRegex(ValidationError, "which opportunities do not have"):
+            self.env["crm.sales.process.exit.criterion"].create(
+                {"step_id": self.step.id, "criterion_type": "field", "field_name": "x_none"}
+            )
+
+    def test_settings_wrong_types(self):
+        """The settings take whole numbers and booleans, not values the ORM would turn into
+        others (1.5 into 1, "abc" into True) nor integers beyond the column's."""
+        Settings = self.env["res.config.settings"]
+        for vals, message in (
+            ({"sales_process_calibration_months": 1.5}, "must be a whole number"),
+            ({"sales_process_forecast_pdf_detail_limit": 2**31}, "not 2147483648"),
+            ({"sales_process_stalled_reminder": "abc"}, "must be true or false"),
+        ):
+            with self.subTest(vals=vals), self.assertRaisesRegex(ValidationError, message):
+                Settings.create(vals)
+
+    def test_x2many_commands(self):
+        """x2many values are lists of Command or of ids; anything else, or a mix, is refused."""
+        team = self.env["crm.team"].create({"name": "Commands Team"})
+        self.process.write({"default_team_ids": [team.id]})
+        self.assertEqual(self.process.default_team_ids, team)
+        self.process.write({"default_team_ids": [Command.clear()]})
+        self.assertFalse(self.process.default_team_ids)
+        for value in ([team.id, Command.link(team.id)], [(7, team.id)], [Command.set("abc")]):
+            with self.subTest(value=value):
+                self._assert_refused(
+                    self.process, {"default_team_ids": value}, "must be a list of commands"
+                )
 
     def test_deleted_records(self):
         """An id of a deleted record gets "does not exist or has been deleted", not the

@@ -377,6 +377,16 @@ class TestRpcBadInput(RpcSweepCommon):
             {"process_id": cls.process_a.id}
         )
         cls.calibration_a = cls.calibration_a.with_env(cls.env)
+        # Settings are written by administrators only (res.config.settings' access rule is
+        # for base.group_system): an administrator of company A who also manages sales
+        cls.admin_a = cls._create_salesperson(
+            "sweep_admin_a",
+            "Sweep Admin A",
+            groups="base.group_system,sales_team.group_sale_manager",
+        )
+        cls.settings_a = (
+            cls.env["res.config.settings"].with_user(cls.admin_a).create({}).with_env(cls.env)
+        )
 
     def _readable_after(self):
         return {
@@ -497,6 +507,7 @@ class TestRpcBadInput(RpcSweepCommon):
                     "activity_type_id": self.env.ref("mail.mail_activity_data_todo").id,
                 },
             ),
+            "res.config.settings": ("sweep_admin_a", self.settings_a, {}),
         }
 
     def _stored_as_sent(self, record, field, value):
@@ -577,6 +588,7 @@ class TestRpcBadInput(RpcSweepCommon):
                 "crm.sales.process.step.activity",
                 "crm.lead",
                 "crm.sales.forecast.wizard",
+                "res.config.settings",
             },
         )
         self._assert_sweep(result)
@@ -741,6 +753,7 @@ class TestRpcBadInput(RpcSweepCommon):
         field with wrong types (values XML-RPC can carry: no None, no 64-bit integers)."""
         result = SweepResult("xmlrpc")
         records = self._method_records()
+        targets = self._targets()
         login = "sweep_manager_a"
         self.authenticate(login, login)  # the checks read over JSON-RPC
         arguments = ["abc", "%%", "\\", NAN, INF, 1e308, -1, {"x": 1}, [1, "a"]]
@@ -786,13 +799,15 @@ class TestRpcBadInput(RpcSweepCommon):
                     )
             if not record or Model._abstract:
                 continue
+            # fields are written by who may write them (settings: an administrator)
+            writer = targets.get(model_name, (login,))[0]
             for field in self._writable_fields(Model):
                 for value in ("abc", NAN, "%%", [1, "a"]):
                     self._run(
                         result,
                         f"xmlrpc write {model_name}.{field.name}={_short(value)}",
-                        lambda m=model_name, r=record, f=field, v=value: self._xmlrpc(
-                            login, m, "write", [r.ids, {f.name: v}]
+                        lambda m=model_name, r=record, f=field, v=value, w=writer: self._xmlrpc(
+                            w, m, "write", [r.ids, {f.name: v}]
                         ),
                         self._stored_as_sent(record, field, value),
                     )

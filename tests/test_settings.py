@@ -22,6 +22,10 @@ class TestSalesProcessSettings(SalesProcessCommon):
         self.assertEqual(self._setting("sales_process_calibration_months"), 12)
         self.assertEqual(self._setting("sales_process_calibration_min_sample"), 20)
         self.assertEqual(self._setting("sales_process_forecast_pdf_detail_limit"), 500)
+        self.env["ir.config_parameter"].sudo().set_param(
+            "crm_sales_process.calibration_months", "5000"
+        )
+        self.assertEqual(self._setting("sales_process_calibration_months"), 12)
         self.assertTrue(self._setting("sales_process_stalled_reminder"))
         with Form(self.env["res.config.settings"]) as form:
             form.sales_process_calibration_months = 6
@@ -38,6 +42,9 @@ class TestSalesProcessSettings(SalesProcessCommon):
         """Below the least value: refused on save; edited by hand: the default is used."""
         with self.assertRaisesRegex(ValidationError, "at least 1, not 0"):
             self.env["res.config.settings"].create({"sales_process_calibration_months": 0})
+        # a century at most: the window's first day must exist
+        with self.assertRaisesRegex(ValidationError, "at most 1200, not 1201"):
+            self.env["res.config.settings"].create({"sales_process_calibration_months": 1201})
         self.env["ir.config_parameter"].sudo().set_param(
             "crm_sales_process.calibration_months", "twelve"
         )
@@ -47,3 +54,7 @@ class TestSalesProcessSettings(SalesProcessCommon):
             "crm_sales_process.forecast_pdf_detail_limit", "-3"
         )
         self.assertEqual(self._setting("sales_process_forecast_pdf_detail_limit"), 500)
+        self.env["ir.config_parameter"].sudo().set_param(
+            "crm_sales_process.calibration_months", "5000"
+        )
+        self.assertEqual(self._setting("sales_process_calibration_months"), 12)

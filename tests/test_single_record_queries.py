@@ -8,6 +8,7 @@ opportunity without a process must cost what stock crm costs; the one following 
 only a few queries more (rules, steps, share lock, step history).
 """
 
+from odoo import Command
 from odoo.tests import tagged, warmup
 
 from .common import SalesProcessCommon
@@ -102,7 +103,7 @@ class TestSingleRecordQueries(SalesProcessCommon):
             self.assertEqual(Lead.create(self._vals()).sales_process_id, team_process)
             self.process.action_unarchive()
             self.assertEqual(Lead.create(self._vals()).sales_process_id, self.process)
-            self.process.write({"default_user_ids": [(5, 0, 0)], "default_scope": "none"})
+            self.process.write({"default_user_ids": [Command.clear()], "default_scope": "none"})
             self.assertEqual(Lead.create(self._vals()).sales_process_id, team_process)
             self.assertNotIn("default", self.registry.cache_invalidated)
             # the only default process of a company
