@@ -12,7 +12,7 @@ import json
 
 import openpyxl
 
-from odoo import http
+from odoo import Command, http
 from odoo.tests import HttpCase, new_test_user, tagged
 
 
@@ -35,9 +35,15 @@ class TestSalesProcessAnalysisUi(HttpCase):
             {
                 "name": "Tour Analysis Process",
                 "step_ids": [
-                    (0, 0, {"sequence": 1, "stage_id": cls.stage_lead.id, "probability": 10}),
-                    (0, 0, {"sequence": 2, "stage_id": cls.stage_offer.id, "probability": 50}),
-                    (0, 0, {"sequence": 3, "stage_id": cls.stage_won.id, "probability": 100}),
+                    Command.create(
+                        {"sequence": 1, "stage_id": cls.stage_lead.id, "probability": 10}
+                    ),
+                    Command.create(
+                        {"sequence": 2, "stage_id": cls.stage_offer.id, "probability": 50}
+                    ),
+                    Command.create(
+                        {"sequence": 3, "stage_id": cls.stage_won.id, "probability": 100}
+                    ),
                 ],
             }
         )
