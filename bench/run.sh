@@ -27,8 +27,10 @@ prepare_db() {  # prepare_db <db> <modules>
     local db=$1 modules=$2
     if [ "${BENCH_REUSE:-0}" = 1 ] && [ "$(db_leads "$db")" = "$BENCH_LEADS" ]; then
         log "reusing $db"
-        if [ "$modules" != "crm,hr" ]; then
+        if [ "$db" = "$PROC_DB" ]; then
             odoo_bin -d "$db" -u "$MODULE" --stop-after-init --no-http --log-level=warn
+        else  # stock: the automation rule of the key-activities line needs base_automation
+            odoo_bin -d "$db" -i base_automation --stop-after-init --no-http --log-level=warn
         fi
         return
     fi
@@ -54,7 +56,7 @@ start_report_server() {  # an HTTP server on PROC_DB only (no cron), stopped on 
 }
 
 start=$(date +%s)
-prepare_db "$STOCK_DB" crm,hr
+prepare_db "$STOCK_DB" crm,hr,base_automation
 prepare_db "$PROC_DB" "$MODULE"
 if [ "${BENCH_XLSX:-1}" != 0 ]; then
     case ",${BENCH_ONLY:-exports}," in
