@@ -58,9 +58,22 @@ class CrmLead(models.Model):
         self.env["crm.sales.process.history"].flush_model()
         now = self.env.cr.now()
         lost = bool(self.env.context.get("crm_sales_process_history_lost"))
-        # The leads are read once (a materialized CTE, used by both parts); their stays are
-        # reached through the lead index, never by scanning the whole history.
-        leads = SQL(
+        if created:
+            # New leads have no stay yet, unless a write of create() opened it already
+            query = self._get_history_open_query(now, lost)
+        else:
+            query = self._get_history_move_query(now, lost)
+        # Without JIT: PostgreSQL would compile the statement of a bulk move (its estimated
+        # cost is above jit_above_cost) for a tenth of its run time, to run it once. The
+        # setting is put back right after, in the same round trip.
+        self.env.cr.execute(SQL("SET LOCAL jit = off; %s; RESET jit", query))
+        self.env["crm.sales.process.history"].invalidate_model()
+        self.invalidate_recordset(["sales_process_history_ids"])
+
+    def _get_history_leads_cte(self):
+        """The leads, read once (a materialized CTE, used by every part of the statement);
+        their stays are reached through the lead index, never by scanning the whole history."""
+        return SQL(
             """
             lead AS MATERIALIZED (
                 SELECT id, sales_process_id, sales_process_step_id, active, probability,
@@ -71,7 +84,10 @@ class CrmLead(models.Model):
             """,
             ids=list(self.ids),
         )
-        insert = SQL(
+
+    def _get_history_insert_query(self, now, lost, created):
+        """INSERT … SELECT of the stays the leads enter (conditions are appended with AND)."""
+        return SQL(
             """
             INSERT INTO crm_sales_process_history
                    (lead_id, step_id, user_id, team_id, department_id,
@@ -103,125 +119,111 @@ class CrmLead(models.Model):
             if not created
             else SQL("NULL"),
         )
-        # Without JIT: PostgreSQL would compile the statement of a bulk move (its estimated
-        # cost is above jit_above_cost) for a tenth of its run time, to run it once. The
-        # setting is put back right after, in the same round trip.
-        no_jit, jit_back = SQL("SET LOCAL jit = off;"), SQL("; RESET jit")
-        if created:
-            # New leads have no stay yet, unless a write of create() opened it already
-            self.env.cr.execute(
-                SQL(
-                    """
-                    %(no_jit)s
-                    WITH %(leads)s
-                    %(insert)s
-                       AND NOT EXISTS (SELECT 1 FROM crm_sales_process_history stay
-                                        WHERE stay.lead_id = lead.id)
-                    %(jit_back)s
-                    """,
-                    no_jit=no_jit,
-                    jit_back=jit_back,
-                    leads=leads,
-                    insert=insert,
-                )
+
+    def _get_history_open_query(self, now, lost):
+        """The stays of just created leads (imports): no stay to close."""
+        return SQL(
+            """
+            WITH %(leads)s
+            %(insert)s
+               AND NOT EXISTS (SELECT 1 FROM crm_sales_process_history stay
+                                WHERE stay.lead_id = lead.id)
+            """,
+            leads=self._get_history_leads_cte(),
+            insert=self._get_history_insert_query(now, lost, created=True),
+        )
+
+    def _get_history_move_query(self, now, lost):
+        """Close the stays the leads left, mark the stays they went on from, open the stays
+        they entered. Long because it is one SQL statement, and must stay one (below)."""
+        # One statement: the INSERT sees the stays as they were before the UPDATE, hence
+        # the stays it closes (RETURNING) count as closed. The lead ids are repeated on the
+        # stays: PostgreSQL then reads them through the lead index (a bulk move would
+        # otherwise scan every open stay). "known": whether each lead had
+        # stays, and an open one, grouped from its stays (no subquery per lead).
+        return SQL(
+            """
+            WITH %(leads)s,
+            closed AS (
+                UPDATE crm_sales_process_history stay
+                   SET date_out = %(now)s,
+                       duration_days = EXTRACT(EPOCH FROM %(now)s - stay.date_in)
+                                       / 86400.0,
+                       exit_reason = CASE
+                           WHEN NOT lead.active THEN
+                               CASE WHEN %(lost)s OR lead.probability = 0 THEN 'lost'
+                                    ELSE 'archived' END
+                           WHEN lead.sales_process_id
+                                IS DISTINCT FROM old_step.process_id
+                               THEN 'process_change'
+                           WHEN new_stage.is_won THEN 'won'
+                           WHEN (new_step.sequence, new_step.id)
+                                > (old_step.sequence, old_step.id) THEN 'forward'
+                           ELSE 'backward'
+                       END,
+                       moved_on = lead.active
+                           AND new_step.process_id = old_step.process_id
+                           AND (new_step.sequence, new_step.id)
+                               > (old_step.sequence, old_step.id)
+                  FROM lead
+             LEFT JOIN crm_sales_process_step new_step
+                    ON new_step.id = lead.sales_process_step_id
+             LEFT JOIN crm_stage new_stage ON new_stage.id = new_step.stage_id,
+                       crm_sales_process_step old_step
+                 WHERE stay.lead_id = lead.id
+                   AND stay.lead_id = ANY(%(ids)s)
+                   AND old_step.id = stay.step_id
+                   AND stay.date_out IS NULL
+                   AND (NOT lead.active
+                        OR lead.sales_process_step_id IS DISTINCT FROM stay.step_id)
+             RETURNING stay.lead_id
+            ),
+            known AS (
+                SELECT stay.lead_id, bool_or(stay.date_out IS NULL) AS has_open
+                  FROM lead
+                  JOIN crm_sales_process_history stay ON stay.lead_id = lead.id
+              GROUP BY stay.lead_id
+            ),
+            -- earlier closed stays on lower steps of the process the lead is on now,
+            -- not marked "moved on" yet: it went back, and now goes on from them
+            -- (none of those "closed" updates). Found lead by lead through the lead
+            -- index, then updated through the primary key.
+            passed AS (
+                UPDATE crm_sales_process_history stay
+                   SET moved_on = TRUE
+                 WHERE stay.id = ANY(ARRAY(
+                    SELECT earlier.id
+                      FROM lead
+                      JOIN crm_sales_process_step new_step
+                        ON new_step.id = lead.sales_process_step_id
+                     CROSS JOIN LATERAL (
+                         SELECT earlier.id, earlier.step_id
+                           FROM crm_sales_process_history earlier
+                          WHERE earlier.lead_id = lead.id
+                            AND earlier.date_out IS NOT NULL
+                            AND earlier.moved_on IS NOT TRUE
+                     ) earlier
+                      JOIN crm_sales_process_step old_step
+                        ON old_step.id = earlier.step_id
+                     WHERE lead.active
+                       AND old_step.process_id = new_step.process_id
+                       AND (new_step.sequence, new_step.id)
+                           > (old_step.sequence, old_step.id)
+                 ))
             )
-        else:
-            # One statement: the INSERT sees the stays as they were before the UPDATE, hence
-            # the stays it closes (RETURNING) count as closed. The lead ids are repeated on the
-            # stays: PostgreSQL then reads them through the lead index (a bulk move would
-            # otherwise scan every open stay). "known": whether each lead had
-            # stays, and an open one, grouped from its stays (no subquery per lead).
-            self.env.cr.execute(
-                SQL(
-                    """
-                    %(no_jit)s
-                    WITH %(leads)s,
-                    closed AS (
-                        UPDATE crm_sales_process_history stay
-                           SET date_out = %(now)s,
-                               duration_days = EXTRACT(EPOCH FROM %(now)s - stay.date_in)
-                                               / 86400.0,
-                               exit_reason = CASE
-                                   WHEN NOT lead.active THEN
-                                       CASE WHEN %(lost)s OR lead.probability = 0 THEN 'lost'
-                                            ELSE 'archived' END
-                                   WHEN lead.sales_process_id
-                                        IS DISTINCT FROM old_step.process_id
-                                       THEN 'process_change'
-                                   WHEN new_stage.is_won THEN 'won'
-                                   WHEN (new_step.sequence, new_step.id)
-                                        > (old_step.sequence, old_step.id) THEN 'forward'
-                                   ELSE 'backward'
-                               END,
-                               moved_on = lead.active
-                                   AND new_step.process_id = old_step.process_id
-                                   AND (new_step.sequence, new_step.id)
-                                       > (old_step.sequence, old_step.id)
-                          FROM lead
-                     LEFT JOIN crm_sales_process_step new_step
-                            ON new_step.id = lead.sales_process_step_id
-                     LEFT JOIN crm_stage new_stage ON new_stage.id = new_step.stage_id,
-                               crm_sales_process_step old_step
-                         WHERE stay.lead_id = lead.id
-                           AND stay.lead_id = ANY(%(ids)s)
-                           AND old_step.id = stay.step_id
-                           AND stay.date_out IS NULL
-                           AND (NOT lead.active
-                                OR lead.sales_process_step_id IS DISTINCT FROM stay.step_id)
-                     RETURNING stay.lead_id
-                    ),
-                    known AS (
-                        SELECT stay.lead_id, bool_or(stay.date_out IS NULL) AS has_open
-                          FROM lead
-                          JOIN crm_sales_process_history stay ON stay.lead_id = lead.id
-                      GROUP BY stay.lead_id
-                    ),
-                    -- earlier closed stays on lower steps of the process the lead is on now,
-                    -- not marked "moved on" yet: it went back, and now goes on from them
-                    -- (none of those "closed" updates). Found lead by lead through the lead
-                    -- index, then updated through the primary key.
-                    passed AS (
-                        UPDATE crm_sales_process_history stay
-                           SET moved_on = TRUE
-                         WHERE stay.id = ANY(ARRAY(
-                            SELECT earlier.id
-                              FROM lead
-                              JOIN crm_sales_process_step new_step
-                                ON new_step.id = lead.sales_process_step_id
-                             CROSS JOIN LATERAL (
-                                 SELECT earlier.id, earlier.step_id
-                                   FROM crm_sales_process_history earlier
-                                  WHERE earlier.lead_id = lead.id
-                                    AND earlier.date_out IS NOT NULL
-                                    AND earlier.moved_on IS NOT TRUE
-                             ) earlier
-                              JOIN crm_sales_process_step old_step
-                                ON old_step.id = earlier.step_id
-                             WHERE lead.active
-                               AND old_step.process_id = new_step.process_id
-                               AND (new_step.sequence, new_step.id)
-                                   > (old_step.sequence, old_step.id)
-                         ))
-                    )
-                    %(insert)s
-                       AND (lead.active
-                            OR NOT EXISTS (SELECT 1 FROM known WHERE known.lead_id = lead.id))
-                       AND (lead.id IN (SELECT closed.lead_id FROM closed)
-                            OR NOT EXISTS (SELECT 1 FROM known
-                                            WHERE known.lead_id = lead.id AND known.has_open))
-                    %(jit_back)s
-                    """,
-                    no_jit=no_jit,
-                    jit_back=jit_back,
-                    leads=leads,
-                    ids=list(self.ids),
-                    now=now,
-                    lost=lost,
-                    insert=insert,
-                )
-            )
-        self.env["crm.sales.process.history"].invalidate_model()
-        self.invalidate_recordset(["sales_process_history_ids"])
+            %(insert)s
+               AND (lead.active
+                    OR NOT EXISTS (SELECT 1 FROM known WHERE known.lead_id = lead.id))
+               AND (lead.id IN (SELECT closed.lead_id FROM closed)
+                    OR NOT EXISTS (SELECT 1 FROM known
+                                    WHERE known.lead_id = lead.id AND known.has_open))
+            """,
+            leads=self._get_history_leads_cte(),
+            ids=list(self.ids),
+            now=now,
+            lost=lost,
+            insert=self._get_history_insert_query(now, lost, created=False),
+        )
 
     def _merge_sales_process_history(self, opportunities):
         """The stays of ``opportunities``, merged into this one (and deleted by crm), become

@@ -299,26 +299,7 @@ class CrmSalesProcessHistory(models.Model):
         leads = cr.fetchall()
         if not leads:
             return 0
-        field = env["ir.model.fields"]._get("crm.lead", "stage_id")
-        cr.execute(
-            SQL(
-                """
-                SELECT message.res_id, message.date, tracking.old_value_integer,
-                       tracking.new_value_integer
-                  FROM mail_tracking_value tracking
-                  JOIN mail_message message ON message.id = tracking.mail_message_id
-                 WHERE message.model = 'crm.lead'
-                   AND message.res_id = ANY(%s)
-                   AND tracking.field_id = %s
-              ORDER BY message.res_id, message.date, tracking.id
-                """,
-                [lead[0] for lead in leads],
-                field.id,
-            )
-        )
-        changes = {}
-        for lead_id, date, old_stage, new_stage in cr.fetchall():
-            changes.setdefault(lead_id, []).append((date, old_stage, new_stage))
+        changes = self._read_backfill_stage_changes([lead[0] for lead in leads])
         cr.execute(
             SQL(
                 """
@@ -335,6 +316,42 @@ class CrmSalesProcessHistory(models.Model):
         rows = []
         for lead in leads:
             rows += self._prepare_backfill_stays(lead, changes.get(lead[0], []), steps)
+        self._insert_backfill_stays(rows)
+        self.invalidate_model()
+        self._update_path_columns(lead_ids=[lead[0] for lead in leads])
+        return len(rows)
+
+    @api.model
+    def _read_backfill_stage_changes(self, lead_ids):
+        """{lead id: [(date, old stage id, new stage id)]}: the stage tracking of the leads,
+        oldest first."""
+        cr = self.env.cr
+        field = self.env["ir.model.fields"].sudo()._get("crm.lead", "stage_id")
+        cr.execute(
+            SQL(
+                """
+                SELECT message.res_id, message.date, tracking.old_value_integer,
+                       tracking.new_value_integer
+                  FROM mail_tracking_value tracking
+                  JOIN mail_message message ON message.id = tracking.mail_message_id
+                 WHERE message.model = 'crm.lead'
+                   AND message.res_id = ANY(%s)
+                   AND tracking.field_id = %s
+              ORDER BY message.res_id, message.date, tracking.id
+                """,
+                lead_ids,
+                field.id,
+            )
+        )
+        changes = {}
+        for lead_id, date, old_stage, new_stage in cr.fetchall():
+            changes.setdefault(lead_id, []).append((date, old_stage, new_stage))
+        return changes
+
+    @api.model
+    def _insert_backfill_stays(self, rows):
+        """Insert the rows of ``_prepare_backfill_stays``, 10,000 per statement."""
+        cr = self.env.cr
         for start in range(0, len(rows), 10_000):
             # one array per column: typed, so that all-empty columns (date_out) insert too
             columns = list(zip(*rows[start : start + 10_000], strict=True))
@@ -354,9 +371,6 @@ class CrmSalesProcessHistory(models.Model):
                     **{f"c{index}": list(column) for index, column in enumerate(columns)},
                 )
             )
-        self.invalidate_model()
-        self._update_path_columns(lead_ids=[lead[0] for lead in leads])
-        return len(rows)
 
     @api.model
     def _prepare_backfill_stays(self, lead, changes, steps):

@@ -105,7 +105,8 @@ class CrmSalesProcess(models.Model):
     @api.model
     def _get_kpi_definitions(self):
         """The KPIs of ``get_kpis``, in the order the analysis shows them (see the module's
-        docstring); override and append to add one."""
+        docstring); override and append to add one. Long because it is the list itself: one
+        entry per KPI, nothing else."""
         _ = self.env._
         return [
             # Process KPIs: the opportunities of the process

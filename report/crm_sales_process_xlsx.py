@@ -74,7 +74,8 @@ class ReportCrmSalesProcessExportXlsx(models.AbstractModel):
     def _get_process_columns(self):
         """Columns of a process: ``title``, ``width`` and ``style`` (format) in the workbook,
         ``value`` of a process (None: empty); ``pdf``: also a column of Print › Sales
-        Processes (the list's columns), in this order."""
+        Processes (the list's columns), in this order. Long because it is the list itself:
+        one entry per column."""
         _ = self.env._
         yes, no = _("Yes"), _("No")
         return [
