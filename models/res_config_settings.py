@@ -3,6 +3,8 @@
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
+from .crm_sales_process_checked_values import check_field_values
+
 # The least value of the numeric settings
 SETTING_MINIMUMS = {
     "sales_process_calibration_months": 1,
@@ -18,8 +20,7 @@ class ResConfigSettings(models.TransientModel):
     """The addon's settings (CRM › Configuration › Settings › Sales Processes), each kept as
     a system parameter and read back by ``_get_sales_process_setting``."""
 
-    # the RPC boundary checks the values saved (create/write of the mixin)
-    _inherit = ["res.config.settings", "crm.sales.process.checked.values"]
+    _inherit = "res.config.settings"
 
     sales_process_calibration_months = fields.Integer(
         string="Calibration Window (Months)",
@@ -48,6 +49,17 @@ class ResConfigSettings(models.TransientModel):
         help="Every day, the salesperson (else the team leader) of each newly stalled "
         "opportunity gets a Stalled Opportunity activity.",
     )
+
+    # Not the crm.sales.process.checked.values mixin: res.config.settings' own create reads
+    # the values first, so the check must come before it in the MRO.
+    @api.model_create_multi
+    def create(self, vals_list):
+        check_field_values(self, vals_list)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        check_field_values(self, vals)
+        return super().write(vals)
 
     @api.constrains(*SETTING_MINIMUMS)
     def _check_sales_process_settings(self):
