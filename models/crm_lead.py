@@ -223,7 +223,9 @@ class CrmLead(models.Model):
         check reads their percentage, a concurrent change of it must not slip through. Won
         steps are not: their percentage is always 100 (see crm.sales.process.step).
         """
-        leads = self.filtered(lambda lead: lead.active and lead.sales_process_step_id)
+        # The step first: the probability's compute has read it (cached), and leads without
+        # one (stock's) then cost no read of ``active`` after each predictive scoring
+        leads = self.filtered(lambda lead: lead.sales_process_step_id and lead.active)
         # once per step: imports give thousands of probabilities at once
         for step, step_leads in leads.grouped("sales_process_step_id").items():
             percentage = step.probability

@@ -230,6 +230,11 @@ class CrmLead(models.Model):
         this opportunity's: the KPIs keep the steps they went through. Their open stays end
         as "merged"."""
         self.ensure_one()
+        # Stock's merges (e.g. the lead assignment's deduplication) read no history: a lead
+        # gets stays only on a process (those left after its process was taken away go
+        # with it, as they did before merging kept any)
+        if not (self | opportunities).filtered("sales_process_id"):
+            return
         stays = (
             self.env["crm.sales.process.history"]
             .sudo()
