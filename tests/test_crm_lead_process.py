@@ -1,5 +1,7 @@
 # Copyright 2026 crm_sales_process authors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from unittest.mock import patch
+
 from lxml import etree
 
 from odoo.exceptions import UserError, ValidationError
@@ -613,6 +615,18 @@ class TestLeadProcessMerge(SalesProcessLeadCommon):
         self.assertEqual(merged.stage_id, self.stage_meeting)
         self.assertEqual(merged.probability, 30)
         self.assertEqual(len(merged.sales_process_history_ids.filtered("is_open")), 1)
+
+    def test_merge_of_stock_opportunities_reads_no_history(self):
+        """Stock's merges (crm's lead assignment deduplicates by merging) cost no query of
+        the step history: crm's own query-count tests hold with the addon installed."""
+        leads = self.env["crm.lead"]
+        for name in ("Stock A", "Stock B"):
+            leads |= self._create_lead(self.user_dina, name=name, sales_process_id=False)
+        History = type(self.env["crm.sales.process.history"])
+        with patch.object(History, "search", side_effect=AssertionError("history read")):
+            merged = leads._merge_opportunity()
+        self.assertFalse(merged.sales_process_id)
+        self.assertEqual(len(merged.exists()), 1)
 
 
 @tagged("post_install", "-at_install")
