@@ -11,6 +11,7 @@ from . import crm_lead
 from . import crm_lead_assignment
 from . import crm_lead_history
 from . import crm_lead_playbook
+from . import crm_lead_forecast
 from . import crm_sales_process_analysis
 from . import ir_actions_report
 from . import res_config_settings
