@@ -15,3 +15,5 @@ from . import crm_lead_forecast
 from . import crm_sales_process_analysis
 from . import ir_actions_report
 from . import res_config_settings
+from . import crm_sales_forecast_snapshot
+from . import crm_sales_forecast_snapshot_line
