@@ -17,3 +17,4 @@ from . import ir_actions_report
 from . import res_config_settings
 from . import crm_sales_forecast_snapshot
 from . import crm_sales_forecast_snapshot_line
+from . import crm_sales_forecast_snapshot_review

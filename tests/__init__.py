@@ -21,3 +21,4 @@ from . import test_single_record_queries
 from . import test_settings
 from . import test_forecast_category
 from . import test_forecast_snapshot
+from . import test_pipeline_changes
