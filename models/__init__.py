@@ -18,3 +18,4 @@ from . import res_config_settings
 from . import crm_sales_forecast_snapshot
 from . import crm_sales_forecast_snapshot_line
 from . import crm_sales_forecast_snapshot_review
+from . import crm_sales_forecast_snapshot_accuracy

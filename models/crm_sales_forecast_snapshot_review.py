@@ -58,6 +58,12 @@ ID_FILTERS = {
 }
 
 
+def to_decimal(amount):
+    """An amount as read from the database (Odoo reads numeric columns as floats) as the
+    decimal it stands for, so that sums and differences are exact."""
+    return Decimal(str(amount or 0))
+
+
 class CrmSalesForecastSnapshot(models.Model):
     _inherit = "crm.sales.forecast.snapshot"
 
@@ -240,8 +246,8 @@ class CrmSalesForecastSnapshot(models.Model):
             )
             if not (was_in or is_in):
                 continue
-            amount_before = Decimal(before["expected_revenue"] or 0) if was_in else Decimal(0)
-            amount_after = Decimal(after["expected_revenue"] or 0) if is_in else Decimal(0)
+            amount_before = to_decimal(before["expected_revenue"] if was_in else 0)
+            amount_after = to_decimal(after["expected_revenue"] if is_in else 0)
             start_value += amount_before
             end_value += amount_after
             change = self._get_line_change(before, after, was_in, is_in, leads.get(key), start, end)

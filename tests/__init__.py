@@ -22,3 +22,4 @@ from . import test_settings
 from . import test_forecast_category
 from . import test_forecast_snapshot
 from . import test_pipeline_changes
+from . import test_forecast_accuracy
