@@ -13,6 +13,7 @@ Filters are the analysis's dict (``team_ids``, ``user_ids``, ``department_ids``,
 each line as it was in its snapshot.
 """
 
+from datetime import timedelta
 from decimal import Decimal
 
 from odoo import api, fields, models
@@ -35,6 +36,8 @@ CHANGE_KEYS = [
 ]
 # Counted beside the changes, without a value of their own
 COUNT_KEYS = ["moved_forward", "moved_backward", "slipped", "category_changed"]
+# Snapshots the review screen offers: two years of weekly ones
+REVIEW_SNAPSHOTS = 104
 # Line columns the review reads, in this order
 LINE_COLUMNS = [
     "id",
@@ -108,6 +111,38 @@ class CrmSalesForecastSnapshot(models.Model):
                     "details": self._get_change_action(labels[key], groups[key]),
                 }
                 for key in COUNT_KEYS
+            ],
+        }
+
+    @api.model
+    @api.readonly
+    def get_review_options(self):
+        """What the Pipeline Review screen offers: the snapshots of the current company (latest
+        first, at most two years of weekly ones), the two it compares first (the latest and the
+        latest taken four weeks or more before it, else the oldest), the analysis's filters, and
+        the trend of the pipeline over those snapshots."""
+        snapshots = self.search([("company_id", "=", self.env.company.id)], limit=REVIEW_SNAPSHOTS)
+        latest = snapshots[:1]
+        earlier = (
+            snapshots.filtered(lambda snapshot: snapshot.date <= latest.date - timedelta(weeks=4))[
+                :1
+            ]
+            or snapshots[-1:]
+        )
+        return {
+            "snapshots": [snapshot._get_review_snapshot_info() for snapshot in snapshots],
+            "snapshot_from": earlier.id or False,
+            "snapshot_to": latest.id or False,
+            "currency_id": self.env.company.currency_id.id,
+            "filters": self.env["crm.sales.process.analysis"].get_filter_options(),
+            "trend": [
+                {
+                    "id": snapshot.id,
+                    "date": fields.Datetime.to_string(snapshot.date),
+                    "pipeline_value": snapshot.pipeline_value,
+                    "weighted_value": snapshot.weighted_value,
+                }
+                for snapshot in reversed(snapshots)
             ],
         }
 
