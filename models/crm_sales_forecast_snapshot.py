@@ -113,8 +113,9 @@ class CrmSalesForecastSnapshot(models.Model):
                        lead.stage_id, COALESCE(lead.expected_revenue, 0),
                        COALESCE(lead.probability, 0), COALESCE(lead.automated_probability, 0),
                        COALESCE(lead.forecast_category, 'pipeline'), lead.date_deadline,
-                       COALESCE(lead.expected_revenue, 0)
-                           * COALESCE(lead.probability, 0)::numeric / 100
+                       ROUND(COALESCE(lead.expected_revenue, 0)
+                             * COALESCE(lead.probability, 0)::numeric / 100,
+                             %(digits)s)
                   FROM crm_lead lead
                   LEFT JOIN crm_stage stage ON stage.id = lead.stage_id
                  WHERE lead.company_id = %(company)s
@@ -135,6 +136,7 @@ class CrmSalesForecastSnapshot(models.Model):
             """,
             snapshot=self.id,
             company=self.company_id.id,
+            digits=self.currency_id.decimal_places,
         )
 
     @api.model
