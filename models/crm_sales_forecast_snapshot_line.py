@@ -28,7 +28,6 @@ class CrmSalesForecastSnapshotLine(models.Model):
 
     snapshot_id = fields.Many2one(
         "crm.sales.forecast.snapshot",
-        string="Snapshot",
         required=True,
         index=True,
         ondelete="cascade",
@@ -42,9 +41,9 @@ class CrmSalesForecastSnapshotLine(models.Model):
     user_id = fields.Many2one("res.users", string="Salesperson", readonly=True)
     team_id = fields.Many2one("crm.team", string="Sales Team", readonly=True)
     department_id = fields.Many2one("hr.department", readonly=True)
-    sales_process_id = fields.Many2one("crm.sales.process", string="Sales Process", readonly=True)
+    sales_process_id = fields.Many2one("crm.sales.process", readonly=True)
     sales_process_step_id = fields.Many2one("crm.sales.process.step", string="Step", readonly=True)
-    stage_id = fields.Many2one("crm.stage", string="Stage", readonly=True)
+    stage_id = fields.Many2one("crm.stage", readonly=True)
     currency_id = fields.Many2one(related="company_id.currency_id", string="Currency")
     expected_revenue = fields.Monetary(readonly=True, aggregator="sum")
     probability = fields.Float(readonly=True, aggregator="avg", digits=(5, 2))
