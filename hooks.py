@@ -457,7 +457,6 @@ def _prepare_demo_snapshot_line(lead, stay):
     """The snapshot line of a demo opportunity during one of its stays."""
     step = stay.step_id
     return {
-        "company_id": lead.company_id.id,
         "lead_id": lead.id,
         "user_id": lead.user_id.id,
         "team_id": lead.team_id.id,

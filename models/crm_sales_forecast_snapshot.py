@@ -104,11 +104,11 @@ class CrmSalesForecastSnapshot(models.Model):
             """
             WITH inserted AS (
                 INSERT INTO crm_sales_forecast_snapshot_line
-                       (snapshot_id, company_id, lead_id, user_id, team_id, department_id,
+                       (snapshot_id, lead_id, user_id, team_id, department_id,
                         sales_process_id, sales_process_step_id, stage_id, expected_revenue,
                         probability, automated_probability, forecast_category, date_deadline,
                         weighted_revenue)
-                SELECT %(snapshot)s, lead.company_id, lead.id, lead.user_id, lead.team_id,
+                SELECT %(snapshot)s, lead.id, lead.user_id, lead.team_id,
                        lead.department_id, lead.sales_process_id, lead.sales_process_step_id,
                        lead.stage_id, COALESCE(lead.expected_revenue, 0),
                        COALESCE(lead.probability, 0), COALESCE(lead.automated_probability, 0),
