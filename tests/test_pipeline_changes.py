@@ -1,6 +1,9 @@
 # Copyright 2026 crm_sales_process authors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import io
 from datetime import timedelta
+
+import openpyxl
 
 from odoo.exceptions import UserError
 from odoo.tests import tagged
@@ -165,6 +168,22 @@ class TestPipelineChanges(SnapshotCommon):
             self.start.id, self.end.id, "won", Q1
         )
         self.assertEqual(self._lead_ids(action), {self.deals["won"].id})
+
+    def test_xlsx(self):
+        """The review's spreadsheet: the changes from start to end, then the counts."""
+        report = self.env["report.crm_sales_process.review_xlsx"].with_user(self.manager)
+        content, filename = report.create_xlsx_report(
+            [], {"snapshot_from": self.start.id, "snapshot_to": self.end.id, "filters": Q1}
+        )
+        self.assertRegex(filename, r"^pipeline-review-\d{4}-\d\d-\d\d\.xlsx$")
+        book = openpyxl.load_workbook(io.BytesIO(content))
+        rows = [row for row in book.worksheets[0].iter_rows(values_only=True) if any(row)]
+        start = rows.index(("Start", None, 9750))
+        self.assertEqual(rows[start + 1], ("New", 1, 1100))
+        self.assertEqual(rows[start + 8], ("Removed", 2, -850))
+        self.assertEqual(rows[start + 9], ("End", None, 4900))
+        self.assertEqual(rows[start + 10], ("Moved Forward", 1, None))
+        self.assertEqual(book.worksheets[1]["A1"].value, "Group")
 
     def test_bad_arguments(self):
         """Reversed snapshots, a reversed period, an unknown change: clear errors."""

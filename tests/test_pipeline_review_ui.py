@@ -2,9 +2,13 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """Pipeline Review in a real browser (the tour crm_sales_process_pipeline_review_tour)."""
 
+import io
+import json
 from datetime import timedelta
 
-from odoo import Command
+import openpyxl
+
+from odoo import Command, http
 from odoo.tests import HttpCase, new_test_user, tagged
 
 
@@ -59,7 +63,21 @@ class TestPipelineReviewUi(HttpCase):
         end = Snapshot.browse(Snapshot.take_snapshot())
         # four weeks apart: the two the review compares by default
         start.date = end.date - timedelta(weeks=4)
+        cls.start, cls.end = start, end
 
     def test_pipeline_review_tour(self):
         """A sales manager opens the review from the menu, narrows it and opens a change."""
         self.start_tour("/odoo", "crm_sales_process_pipeline_review_tour", login="admin")
+
+    def test_xlsx_download(self):
+        """The Export XLSX button's request: the review's workbook."""
+        self.authenticate("admin", "admin")
+        options = {"snapshot_from": self.start.id, "snapshot_to": self.end.id}
+        response = self.url_open(
+            "/crm_sales_process/review/xlsx",
+            data={"filters": json.dumps(options), "csrf_token": http.Request.csrf_token(self)},
+        )
+        self.assertEqual(response.status_code, 200)
+        self.assertIn("pipeline-review-", response.headers["Content-Disposition"])
+        workbook = openpyxl.load_workbook(io.BytesIO(response.content))
+        self.assertEqual(len(workbook.worksheets), 2)

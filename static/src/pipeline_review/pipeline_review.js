@@ -3,6 +3,7 @@
 import { Component, onWillStart, onWillUnmount, useEffect, useRef, useState } from "@odoo/owl";
 import { loadBundle } from "@web/core/assets";
 import { serializeDate } from "@web/core/l10n/dates";
+import { download } from "@web/core/network/download";
 import { _t } from "@web/core/l10n/translation";
 import { registry } from "@web/core/registry";
 import { useService } from "@web/core/utils/hooks";
@@ -33,6 +34,7 @@ export class PipelineReview extends Component {
     setup() {
         this.orm = useService("orm");
         this.actionService = useService("action");
+        this.ui = useService("ui");
         this.display = { controlPanel: {} };
         this.waterfallRef = useRef("waterfall");
         this.trendRef = useRef("trend");
@@ -137,6 +139,25 @@ export class PipelineReview extends Component {
     async onGroupbyChange(ev) {
         this.state.groupby = ev.target.value;
         await this.load();
+    }
+
+    async onExportXlsx() {
+        this.ui.block();
+        try {
+            await download({
+                url: "/crm_sales_process/review/xlsx",
+                data: {
+                    filters: JSON.stringify({
+                        snapshot_from: this.state.snapshotFrom,
+                        snapshot_to: this.state.snapshotTo,
+                        filters: this.state.filters,
+                        groupby: this.state.groupby,
+                    }),
+                },
+            });
+        } finally {
+            this.ui.unblock();
+        }
     }
 
     async openDetails(item) {
