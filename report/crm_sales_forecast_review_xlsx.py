@@ -106,10 +106,11 @@ class ReportCrmSalesForecastReviewXlsx(models.AbstractModel):
             ]
             for row in accuracy["rows"]
         ]
+        mape = _("MAPE")
         rows += [
             [
                 (summary["group_name"], "total"),
-                (_("MAPE"), "total"),
+                (mape, "total"),
                 (summary["actual"], "money_total"),
                 *(
                     value
