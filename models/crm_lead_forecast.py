@@ -32,14 +32,16 @@ class CrmLead(models.Model):
         "salesperson until the next step.",
     )
 
-    # Not on won_status nor probability: a change of a step's percentage recomputes the
-    # probability of its opportunities and must not reset the categories chosen on them.
-    @api.depends("sales_process_step_id", "stage_id.is_won", "active")
+    # On the stage (winning moves it), not on won_status nor probability: a change of a step's
+    # percentage recomputes the probability of its opportunities and must not reset the
+    # categories chosen on them. Won as crm says it (won_status: the stage is read only at
+    # 100 %, so bulk writes of open opportunities read no stage).
+    @api.depends("sales_process_step_id", "stage_id", "active")
     def _compute_forecast_category(self):
         for lead in self:
             if not lead.active:
                 lead.forecast_category = False
-            elif lead.stage_id.is_won:
+            elif lead.won_status == "won":
                 lead.forecast_category = "won"
             elif lead.sales_process_step_id:
                 lead.forecast_category = lead.sales_process_step_id.forecast_category
@@ -54,7 +56,7 @@ class CrmLead(models.Model):
             if not lead.active:
                 expected_ok = not lead.forecast_category
             else:
-                expected_ok = (lead.forecast_category == "won") == bool(lead.stage_id.is_won)
+                expected_ok = (lead.forecast_category == "won") == (lead.won_status == "won")
             if expected_ok:
                 continue
             raise ValidationError(
