@@ -18,6 +18,7 @@
         "security/ir.model.access.csv",
         "security/crm_sales_process_security.xml",
         "security/crm_sales_forecast_wizard_security.xml",
+        "security/crm_sales_forecast_snapshot_security.xml",
         "data/ir_config_parameter_data.xml",
         "data/mail_activity_type_data.xml",
         "data/ir_cron_data.xml",
@@ -35,6 +36,8 @@
         "wizards/crm_sales_forecast_wizard_views.xml",
         "wizards/crm_sales_process_calibration_wizard_views.xml",
         "views/crm_lead_forecast_views.xml",
+        "views/crm_sales_forecast_snapshot_views.xml",
+        "views/crm_sales_forecast_snapshot_review_views.xml",
         "views/res_config_settings_views.xml",
         "views/crm_sales_process_menus.xml",
     ],
@@ -47,6 +50,7 @@
     "assets": {
         "web.assets_backend": [
             "crm_sales_process/static/src/sales_process_analysis/*",
+            "crm_sales_process/static/src/pipeline_review/*",
         ],
         # Print > Sales Processes: the only sheet of its PDF; in the report bundle too for its
         # HTML preview

@@ -4,7 +4,7 @@
 
 from datetime import timedelta
 
-from odoo import fields
+from odoo import Command, fields
 from odoo.tools import SQL
 
 # The demo opportunities' past (demo/crm_sales_process_history_demo.xml creates them in their
@@ -317,6 +317,7 @@ def post_init_hook(env):
     env["crm.sales.process.history"]._rebuild_from_tracking()
     if env.ref(f"crm_sales_process.crm_lead_{DEMO_HISTORY[0][0]}_demo", raise_if_not_found=False):
         _load_demo_history(env)
+        _load_demo_snapshots(env)
 
 
 def _load_demo_history(env):
@@ -409,3 +410,66 @@ def _prepare_demo_stays(lead, steps, dates, date_lost):
             }
         )
     return stays
+
+
+def _load_demo_snapshots(env):
+    """A year of weekly pipeline snapshots of the demo, as the step history says the
+    opportunities were each week (on which step, hence which percentage and category), and
+    one of today's pipeline: the Pipeline Review has something to show right after install."""
+    env = env(su=True)
+    Lead = env["crm.lead"].with_context(active_test=False)
+    leads = Lead.search([("type", "=", "opportunity"), ("sales_process_id", "!=", False)])
+    stays = env["crm.sales.process.history"].search([("lead_id", "in", leads.ids)])
+    stays_by_lead = stays.sorted("date_in").grouped("lead_id")
+    now = fields.Datetime.now().replace(microsecond=0, second=0)
+    Snapshot = env["crm.sales.forecast.snapshot"]
+    for company, company_leads in leads.grouped("company_id").items():
+        if not company:
+            continue
+        values = []
+        for weeks in range(52, 0, -1):
+            date = now - timedelta(weeks=weeks)
+            lines = [
+                _prepare_demo_snapshot_line(lead, stay)
+                for lead in company_leads
+                for stay in stays_by_lead.get(lead, stays.browse())
+                if stay.date_in <= date
+                and (not stay.date_out or stay.date_out > date)
+                and not stay.step_id.is_won
+            ]
+            if not lines and not values:
+                continue  # before the demo's history
+            values.append(
+                {
+                    "date": date,
+                    "company_id": company.id,
+                    "line_ids": [Command.create(line) for line in lines],
+                    "line_count": len(lines),
+                    "pipeline_value": sum(line["expected_revenue"] for line in lines),
+                    "weighted_value": sum(line["weighted_revenue"] for line in lines),
+                }
+            )
+        Snapshot.create(values)
+        Snapshot.with_context(allowed_company_ids=company.ids).take_snapshot()
+
+
+def _prepare_demo_snapshot_line(lead, stay):
+    """The snapshot line of a demo opportunity during one of its stays."""
+    step = stay.step_id
+    return {
+        "lead_id": lead.id,
+        "user_id": lead.user_id.id,
+        "team_id": lead.team_id.id,
+        "department_id": lead.department_id.id,
+        "sales_process_id": step.process_id.id,
+        "sales_process_step_id": step.id,
+        "stage_id": step.stage_id.id,
+        "expected_revenue": lead.expected_revenue,
+        "probability": step.probability,
+        "automated_probability": step.probability,
+        "forecast_category": step.forecast_category,
+        "date_deadline": lead.date_deadline,
+        "weighted_revenue": lead.company_id.currency_id.round(
+            lead.expected_revenue * step.probability / 100
+        ),
+    }

@@ -74,6 +74,7 @@ SECONDS_TARGETS = {
     "process_pdf": 2,
     "kpis": 0.6,
     "kpis_period": 0.6,
+    "snapshot": 5,
 }
 HISTORY_MARK = "crm_sales_process.bench_history"
 # the history's path columns computed (databases populated before they existed get them once)
@@ -537,6 +538,14 @@ def run_benchmarks(stock, proc, runs, create_runs, with_xlsx, only=None):
             Result(note="n/a"),
             measure(proc_admin, lambda: processes.mapped("opportunity_count"), runs),
         ]
+    if only is None or "snapshot" in only:
+        log("pipeline snapshot")
+        Snapshot = proc_admin["crm.sales.forecast.snapshot"]
+        # rolled back after each run: every run copies the whole open pipeline again
+        results["snapshot"] = [
+            Result(note="n/a"),
+            measure(proc_admin, Snapshot.take_snapshot, runs, rollback=True),
+        ]
     if with_xlsx and (only is None or "exports" in only):
         bench_exports(results, proc, proc_admin, runs)
     proc.cr.rollback()
@@ -895,6 +904,7 @@ LABELS = {
     "kpis": "get_kpis, all processes, all time",
     "kpis_period": "get_kpis, all processes, last 12 months",
     "in_use": "in-use counts (opportunity_count, all)",
+    "snapshot": "pipeline snapshot (INSERT … SELECT)",
 }
 
 
@@ -974,7 +984,7 @@ def main():
         "--only",
         default=os.environ.get("BENCH_ONLY", ""),
         help="comma-separated subset of: create, import, move, move_activities, kanban, "
-        "forecast, kpis, in_use, exports",
+        "forecast, kpis, in_use, snapshot, exports",
     )
     args = parser.parse_args()
     config.parse_config(

@@ -8,6 +8,15 @@ from odoo.tools.misc import get_lang
 from .crm_sales_process_checked_values import check_field_values
 from .tools import MAX_DAYS, format_percentage, user_initials
 
+# Forecast categories of an open opportunity, from the least to the most certain (omitted:
+# left out of every forecast). Extend with selection_add on both the step's and the lead's field.
+FORECAST_CATEGORIES = [
+    ("pipeline", "Pipeline"),
+    ("best_case", "Best Case"),
+    ("commit", "Commit"),
+    ("omitted", "Omitted"),
+]
+
 
 class CrmSalesProcessStep(models.Model):
     _name = "crm.sales.process.step"
@@ -49,6 +58,13 @@ class CrmSalesProcessStep(models.Model):
         default=0.0,
         help="How complete the sales process is once this step is done (0–100). "
         "Opportunities on this step get it as their probability.",
+    )
+    forecast_category = fields.Selection(
+        FORECAST_CATEGORIES,
+        required=True,
+        default="pipeline",
+        help="Forecast category an opportunity gets when it enters the step; its salesperson "
+        "may change it until the opportunity moves to another step.",
     )
     write_user_initials = fields.Char(string="By", compute="_compute_write_user_initials")
     # Playbook: what to do on the step, what is scheduled on entry, what must be done to leave

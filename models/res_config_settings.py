@@ -10,6 +10,7 @@ SETTING_MINIMUMS = {
     "sales_process_calibration_months": 1,
     "sales_process_calibration_min_sample": 1,
     "sales_process_forecast_pdf_detail_limit": 0,
+    "sales_process_snapshot_keep": 1,
 }
 # The greatest: a calibration window of more than a century starts before the first date there
 # is (the others are bounded by their integer column)
@@ -48,6 +49,30 @@ class ResConfigSettings(models.TransientModel):
         config_parameter="crm_sales_process.stalled_reminder",
         help="Every day, the salesperson (else the team leader) of each newly stalled "
         "opportunity gets a Stalled Opportunity activity.",
+    )
+
+    sales_process_snapshot_weekday = fields.Selection(
+        [
+            ("0", "Monday"),
+            ("1", "Tuesday"),
+            ("2", "Wednesday"),
+            ("3", "Thursday"),
+            ("4", "Friday"),
+            ("5", "Saturday"),
+            ("6", "Sunday"),
+        ],
+        string="Pipeline Snapshot Day",
+        config_parameter="crm_sales_process.snapshot_weekday",
+        default="0",
+        help="Day of the week on which a snapshot of the pipeline is taken for the pipeline "
+        "review.",
+    )
+    sales_process_snapshot_keep = fields.Integer(
+        string="Pipeline Snapshots Kept",
+        config_parameter="crm_sales_process.snapshot_keep",
+        default=104,
+        help="The weekly job keeps this many snapshots per company (104: two years) and "
+        "deletes older ones.",
     )
 
     # Not the crm.sales.process.checked.values mixin: res.config.settings' own create reads

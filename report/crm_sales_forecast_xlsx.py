@@ -54,6 +54,10 @@ class ReportCrmSalesForecastXlsx(models.AbstractModel):
             (_("Weighted Revenue (%s)", currency), 20, "money"),
             (_("Stalled"), 10, "integer"),
             (_("Stalled Weighted Revenue (%s)", currency), 24, "money"),
+            (_("Commit (%s)", currency), 18, "money"),
+            (_("Best Case (%s)", currency), 18, "money"),
+            (_("Pipeline (%s)", currency), 18, "money"),
+            (_("Won in Period (%s)", currency), 20, "money"),
         ]
         total = self._get_summary_row(summary["total"], total=True)
         for groupby, title, column in wizard._get_summary_sections():
@@ -89,10 +93,15 @@ class ReportCrmSalesForecastXlsx(models.AbstractModel):
             line["prorated_revenue"],
             line.get("stalled_count", 0),
             line.get("stalled_prorated_revenue", 0.0),
+            line.get("commit_revenue", 0.0),
+            line.get("best_case_revenue", 0.0),
+            line.get("pipeline_revenue", 0.0),
+            line.get("won_revenue", 0.0),
         ]
         if not total:
             return values
         styles = ["total", "total", "money_total", "money_total", "total", "money_total"]
+        styles += ["money_total"] * 4
         return list(zip(values, styles, strict=True))
 
     @api.model

@@ -19,3 +19,9 @@ from . import test_bad_input
 from . import test_readonly
 from . import test_single_record_queries
 from . import test_settings
+from . import test_forecast_category
+from . import test_forecast_snapshot
+from . import test_pipeline_changes
+from . import test_forecast_accuracy
+from . import test_sales_process_compare
+from . import test_pipeline_review_ui

@@ -189,6 +189,43 @@ class TestForecast(SalesProcessBaseCommon):
         )
         self._assertTotal(summary, 6, 12500, 4300)
 
+    def test_forecast_categories_and_won(self):
+        """Commit, best case (with commit), pipeline (all but omitted) and won in the period;
+        a salesperson with only won opportunities gets a line of his own."""
+        self.leads[1].forecast_category = "commit"  # L2 Alice 2,000
+        self.leads[2].forecast_category = "best_case"  # L3 Bob 5,000
+        self.leads[3].forecast_category = "omitted"  # L4 Bob 500
+        dave_won = self._create_leads(
+            [("Dave won", self.dave, self.team_nord, self.direct, self.stage_won, 100, 800, False)]
+        )
+        self.assertEqual(dave_won.forecast_category, "won")
+        keys = ("commit_revenue", "best_case_revenue", "pipeline_revenue", "won_revenue")
+
+        def figures(summary):
+            lines = [*summary["user_id"], summary["total"]]
+            return {line["name"]: tuple(line[key] for key in keys) for line in lines}
+
+        self.assertEqual(
+            figures(self._wizard()._get_forecast_summary()),
+            {
+                "Alice Forecast": (2000, 2000, 3000, 0),
+                "Bob Forecast": (0, 5000, 5000, 0),
+                "Carol Forecast": (0, 0, 4000, 70000),
+                "Dave Forecast": (0, 0, 0, 800),
+                "Total": (2000, 7000, 12000, 70800),
+            },
+        )
+        # won today: outside a period in the past
+        summary = self._wizard(date_to=date(2026, 6, 30))._get_forecast_summary()
+        self.assertEqual(summary["total"]["won_revenue"], 0)
+        self.assertNotIn("Dave Forecast", figures(summary))
+        departments = {line["name"]: line["won_revenue"] for line in summary["department_id"]}
+        self.assertEqual(departments["FC Department 2"], 0)
+        book = openpyxl.load_workbook(io.BytesIO(self._xlsx(self._wizard())[0]))
+        rows = [row for row in book.worksheets[0].iter_rows(values_only=True) if any(row)]
+        self.assertIn(("Alice Forecast", 2, 3000, 1100, 0, 0, 2000, 2000, 3000, 0), rows)
+        self.assertIn(("Dave Forecast", 0, 0, 0, 0, 0, 0, 0, 0, 800), rows)
+
     def test_summary_none_groups(self):
         """Opportunities without salesperson, team or department get their own "none" line."""
         self._create_leads(
@@ -416,6 +453,7 @@ class TestForecast(SalesProcessBaseCommon):
         self.assertEqual(action["type"], "ir.actions.report")
         text = self._pdf_text(wizard)
         self.assertIn("Sales Forecast", text)
+        self.assertIn("Forecast Categories", text)
         for expected in (
             "12,500.00",  # grand total expected revenue
             "4,300.00",  # grand total weighted revenue
@@ -467,7 +505,8 @@ class TestForecast(SalesProcessBaseCommon):
         self.env.invalidate_all()
         # 3 aggregations + wizard + its 4 filters + labels of users/partners, departments, teams
         # + stalled figures: the stalled search (stock rotting, steps) and 3 aggregations
-        with self.assertQueryCount(19):
+        # + 3 aggregations per forecast category, 1 of the won opportunities
+        with self.assertQueryCount(23):
             summary = wizard._get_forecast_summary()
         self._assertTotal(summary, 6, 12500, 4300)
         # 30 more opportunities, of a salesperson of another department who had none: the
@@ -489,7 +528,7 @@ class TestForecast(SalesProcessBaseCommon):
         )
         self.env.flush_all()
         self.env.invalidate_all()
-        with self.assertQueryCount(19):
+        with self.assertQueryCount(23):
             summary = wizard._get_forecast_summary()
         self._assertTotal(summary, 36, 15500, 5800)
         self.assertEqual(len(summary["user_id"]), 4)

@@ -387,6 +387,9 @@ class TestRpcBadInput(RpcSweepCommon):
         cls.settings_a = (
             cls.env["res.config.settings"].with_user(cls.admin_a).create({}).with_env(cls.env)
         )
+        # Read-only for everybody: every write and create is refused, cleanly
+        Snapshot = cls.env["crm.sales.forecast.snapshot"]
+        cls.snapshot_a = Snapshot.browse(Snapshot.with_user(cls.manager_a).take_snapshot()[:1])
 
     def _readable_after(self):
         return {
@@ -508,6 +511,16 @@ class TestRpcBadInput(RpcSweepCommon):
                 },
             ),
             "res.config.settings": ("sweep_admin_a", self.settings_a, {}),
+            "crm.sales.forecast.snapshot": (
+                "sweep_manager_a",
+                self.snapshot_a,
+                {"company_id": self.snapshot_a.company_id.id},
+            ),
+            "crm.sales.forecast.snapshot.line": (
+                "sweep_manager_a",
+                self.snapshot_a.line_ids[:1],
+                {"snapshot_id": self.snapshot_a.id},
+            ),
         }
 
     def _stored_as_sent(self, record, field, value):

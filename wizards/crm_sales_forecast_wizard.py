@@ -15,6 +15,8 @@ limit (system parameter ``crm_sales_process.forecast_pdf_detail_limit``, default
 PDF of 100,000 lines is useless and slow to render; above the limit the PDF says so.
 """
 
+from datetime import timedelta
+
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.fields import Domain
@@ -25,6 +27,13 @@ from ..models.tools import ensure_one_record
 # Lead fields the summary is grouped by, in report order.
 SUMMARY_GROUPBYS = ("user_id", "department_id", "team_id")
 SUMMARY_AGGREGATES = ["__count", "expected_revenue:sum", "prorated_revenue:sum"]
+# Figures of the forecast categories: the categories each one sums (an opportunity without a
+# category counts as pipeline)
+CATEGORY_FIGURES = {
+    "commit_revenue": {"commit"},
+    "best_case_revenue": {"commit", "best_case"},
+    "pipeline_revenue": {"commit", "best_case", "pipeline"},
+}
 # Lead fields shown for each opportunity behind the figures.
 DETAIL_FIELDS = [
     "name",
@@ -178,6 +187,11 @@ class CrmSalesForecastWizard(models.TransientModel):
             domain &= Domain("date_deadline", ">=", self.date_from)
         if self.date_to:
             domain &= Domain("date_deadline", "<=", self.date_to)
+        return domain & self._get_filters_domain()
+
+    def _get_filters_domain(self):
+        """The wizard's filters on teams, departments, salespeople and processes."""
+        domain = Domain.TRUE
         for field_name, records in (
             ("team_id", self.team_ids),
             ("department_id", self.department_ids),
@@ -229,7 +243,76 @@ class CrmSalesForecastWizard(models.TransientModel):
             ),
         }
         self._add_stalled_figures(summary, domain)
+        self._add_category_figures(summary, domain)
+        self._add_won_figures(summary)
         return summary
+
+    def _add_category_figures(self, summary, domain):
+        """Add the forecast categories' figures to every summary line (three aggregations):
+        ``commit_revenue``, ``best_case_revenue`` (commit and best case), ``pipeline_revenue``
+        (every category but omitted)."""
+        Lead = self.env["crm.lead"]
+        for groupby in SUMMARY_GROUPBYS:
+            figures = {}
+            for record, category, expected in Lead._read_group(
+                domain, [groupby, "forecast_category"], ["expected_revenue:sum"]
+            ):
+                line = figures.setdefault(record.id, dict.fromkeys(CATEGORY_FIGURES, 0.0))
+                for figure, categories in CATEGORY_FIGURES.items():
+                    if (category or "pipeline") in categories:
+                        line[figure] += expected or 0.0
+            for line in summary[groupby]:
+                line.update(figures.get(line["record"].id, dict.fromkeys(CATEGORY_FIGURES, 0.0)))
+        self._add_total_figures(summary, CATEGORY_FIGURES)
+
+    def _add_won_figures(self, summary):
+        """Add ``won_revenue`` to every summary line: the expected revenue of the
+        opportunities won in the period (closing date from ``date_from`` to ``date_to``), in one
+        aggregation; a group with only won opportunities gets a line of its own."""
+        Lead = self.env["crm.lead"]
+        won = {groupby: {} for groupby in SUMMARY_GROUPBYS}
+        for *records, expected in Lead._read_group(
+            self._get_won_domain(), list(SUMMARY_GROUPBYS), ["expected_revenue:sum"]
+        ):
+            for groupby, record in zip(SUMMARY_GROUPBYS, records, strict=True):
+                won[groupby][record] = won[groupby].get(record, 0.0) + (expected or 0.0)
+        for groupby in SUMMARY_GROUPBYS:
+            lines = summary[groupby]
+            known = {line["record"] for line in lines}
+            for record in won[groupby].keys() - known:
+                line = self._prepare_summary_line(record, 0, 0.0, 0.0, groupby)
+                line.update(stalled_count=0, stalled_prorated_revenue=0.0)
+                line.update(dict.fromkeys(CATEGORY_FIGURES, 0.0))
+                lines.append(line)
+            for line in lines:
+                line["won_revenue"] = won[groupby].get(line["record"], 0.0)
+            lines.sort(key=lambda line: (not line["record"], line["name"].lower()))
+        self._add_total_figures(summary, ["won_revenue"])
+
+    def _add_total_figures(self, summary, figures):
+        """The total of ``figures``: the sum of the salesperson lines (they partition it)."""
+        for figure in figures:
+            summary["total"][figure] = self.currency_id.round(
+                sum(line[figure] for line in summary["user_id"])
+            )
+
+    def _get_won_domain(self):
+        """Opportunities won in the period, of the company, inside the filters."""
+        self.ensure_one()
+        domain = Domain(
+            [
+                ("type", "=", "opportunity"),
+                ("won_status", "=", "won"),
+                ("company_id", "in", [self.company_id.id, False]),
+            ]
+        )
+        if self.date_from:
+            domain &= Domain("date_closed", ">=", fields.Datetime.to_datetime(self.date_from))
+        if self.date_to:
+            domain &= Domain(
+                "date_closed", "<", fields.Datetime.to_datetime(self.date_to) + timedelta(days=1)
+            )
+        return domain & self._get_filters_domain()
 
     def _add_stalled_figures(self, summary, domain):
         """Add ``stalled_count`` and ``stalled_prorated_revenue`` to every summary line: the

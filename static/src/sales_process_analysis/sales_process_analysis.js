@@ -10,6 +10,7 @@ import { useSetupAction } from "@web/search/action_hook";
 import { Layout } from "@web/search/layout";
 import { formatFloat, formatMonetary } from "@web/views/fields/formatters";
 import { standardActionServiceProps } from "@web/webclient/actions/action_service";
+import { SalesProcessCompare } from "./sales_process_compare";
 import { formatPercent, SalesProcessFunnel } from "./sales_process_funnel";
 
 const { DateTime } = luxon;
@@ -36,7 +37,7 @@ function getPeriods() {
  */
 export class SalesProcessAnalysis extends Component {
     static template = "crm_sales_process.SalesProcessAnalysis";
-    static components = { Layout, SalesProcessFunnel };
+    static components = { Layout, SalesProcessCompare, SalesProcessFunnel };
     static props = { ...standardActionServiceProps };
 
     setup() {
