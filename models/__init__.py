@@ -11,6 +11,8 @@ from . import crm_lead
 from . import crm_lead_assignment
 from . import crm_lead_history
 from . import crm_lead_playbook
+from . import crm_lead_response
+from . import crm_sales_process_cadence
 from . import crm_sales_process_analysis
 from . import ir_actions_report
 from . import res_config_settings

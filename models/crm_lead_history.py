@@ -168,7 +168,16 @@ class CrmLead(models.Model):
                            AND stay.date_out IS NULL
                            AND (NOT lead.active
                                 OR lead.sales_process_step_id IS DISTINCT FROM stay.step_id)
-                     RETURNING stay.lead_id
+                     RETURNING stay.lead_id, stay.moved_on OR stay.exit_reason = 'won' AS forward
+                    ),
+                    -- a move to a later step answers the customer: the first response of
+                    -- those that had none (see crm_lead_response)
+                    responded AS (
+                        UPDATE crm_lead responded
+                           SET first_response_date = %(response_date)s
+                         WHERE responded.id IN (SELECT closed.lead_id FROM closed
+                                                 WHERE closed.forward)
+                           AND responded.first_response_date IS NULL
                     ),
                     known AS (
                         SELECT stay.lead_id, bool_or(stay.date_out IS NULL) AS has_open
@@ -209,17 +218,26 @@ class CrmLead(models.Model):
                        AND (lead.id IN (SELECT closed.lead_id FROM closed)
                             OR NOT EXISTS (SELECT 1 FROM known
                                             WHERE known.lead_id = lead.id AND known.has_open))
-                    %(jit_back)s
+                    %(jit_back)s;
+                    -- in the same round trip, after the statement: the leads it answered
+                    SELECT id FROM crm_lead
+                     WHERE id = ANY(%(ids)s) AND first_response_date = %(response_date)s
+                       AND response_hours IS NULL
                     """,
                     no_jit=no_jit,
                     jit_back=jit_back,
                     leads=leads,
                     ids=list(self.ids),
                     now=now,
+                    # a datetime field's value: whole seconds
+                    response_date=now.replace(microsecond=0),
                     lost=lost,
                     insert=insert,
                 )
             )
+            responded = self.browse(row[0] for row in self.env.cr.fetchall())
+            self.invalidate_recordset(["first_response_date"])
+            responded._update_response_hours()
         self.env["crm.sales.process.history"].invalidate_model()
         self.invalidate_recordset(["sales_process_history_ids"])
 

@@ -19,3 +19,4 @@ from . import test_bad_input
 from . import test_readonly
 from . import test_single_record_queries
 from . import test_settings
+from . import test_cadence
