@@ -220,9 +220,10 @@ class CrmLead(models.Model):
                                             WHERE known.lead_id = lead.id AND known.has_open))
                     %(jit_back)s;
                     -- in the same round trip, after the statement: the leads it answered
-                    SELECT id FROM crm_lead
-                     WHERE id = ANY(%(ids)s) AND first_response_date = %(response_date)s
-                       AND response_hours IS NULL
+                    SELECT %(response_columns)s FROM crm_lead lead
+                     WHERE lead.id = ANY(%(ids)s)
+                       AND lead.first_response_date = %(response_date)s
+                       AND lead.response_hours IS NULL
                     """,
                     no_jit=no_jit,
                     jit_back=jit_back,
@@ -231,13 +232,12 @@ class CrmLead(models.Model):
                     now=now,
                     # a datetime field's value: whole seconds
                     response_date=now.replace(microsecond=0),
+                    response_columns=self._get_response_hours_columns(),
                     lost=lost,
                     insert=insert,
                 )
             )
-            responded = self.browse(row[0] for row in self.env.cr.fetchall())
-            self.invalidate_recordset(["first_response_date"])
-            responded._update_response_hours()
+            self._update_response_hours(self.env.cr.fetchall())
         self.env["crm.sales.process.history"].invalidate_model()
         self.invalidate_recordset(["sales_process_history_ids"])
 

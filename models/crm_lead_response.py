@@ -70,36 +70,51 @@ class CrmLead(models.Model):
         rows = self.env.execute_query(
             SQL(
                 """
-                UPDATE crm_lead SET first_response_date = %s
+                UPDATE crm_lead lead SET first_response_date = %s
                  WHERE id = ANY(%s) AND first_response_date IS NULL
                    AND sales_process_id IS NOT NULL
-             RETURNING id
+             RETURNING %s
                 """,
                 (date or self.env.cr.now()).replace(microsecond=0),
                 ids,
+                self._get_response_hours_columns(),
             )
         )
-        responded = self.browse(row[0] for row in rows)
-        responded.invalidate_recordset(["first_response_date"])
-        responded._update_response_hours()
-        return responded
+        return self._update_response_hours(rows)
 
-    def _update_response_hours(self):
-        """Store the working hours from creation to the first response of these leads: per
-        company working schedule, its work intervals read once for the whole batch (the
-        plain hours where the company has none)."""
-        leads = self.sudo().filtered("first_response_date")
+    @api.model
+    def _get_response_hours_columns(self):
+        """The columns ``_update_response_hours`` takes, of a lead (alias ``lead``)."""
+        return SQL(
+            """
+            lead.id, lead.create_date, lead.first_response_date,
+            (SELECT company.resource_calendar_id FROM res_company company
+              WHERE company.id = lead.company_id)
+            """
+        )
+
+    @api.model
+    def _update_response_hours(self, rows):
+        """Store the working hours from creation to the first response of the leads of
+        ``rows`` (see ``_get_response_hours_columns``, read in SQL with the statement that set
+        the response, not lead by lead): per working schedule, its work intervals read once
+        for the whole batch; the company's schedule of the user for leads without a company,
+        the plain hours where there is none. Returns the leads."""
+        leads = self.browse(row[0] for row in rows)
+        leads.invalidate_recordset(["first_response_date", "response_hours"])
+        if not rows:
+            return leads
+        default_calendar = self.env.company.resource_calendar_id.id
+        spans_by_calendar = {}
+        for lead_id, create_date, response_date, calendar_id in rows:
+            spans_by_calendar.setdefault(calendar_id or default_calendar, {})[lead_id] = (
+                create_date,
+                max(response_date, create_date),
+            )
         hours_by_lead = {}
-        for calendar, calendar_leads in leads.grouped(
-            lambda lead: lead.company_id.resource_calendar_id or self.env.company.resource_calendar_id
-        ).items():
-            spans = {
-                lead.id: (lead.create_date, max(lead.first_response_date, lead.create_date))
-                for lead in calendar_leads
-            }
-            hours_by_lead.update(self._get_work_hours(calendar, spans))
-        if not hours_by_lead:
-            return
+        Calendar = self.env["resource.calendar"].sudo()
+        for calendar_id, spans in spans_by_calendar.items():
+            hours_by_lead.update(self._get_work_hours(Calendar.browse(calendar_id), spans))
         # one statement for the batch: each lead has its own figure
         self.env.execute_query(
             SQL(
@@ -112,7 +127,7 @@ class CrmLead(models.Model):
                 list(hours_by_lead.values()),
             )
         )
-        self.invalidate_recordset(["response_hours"])
+        return leads
 
     @api.model
     def _get_work_hours(self, calendar, spans):
@@ -128,7 +143,8 @@ class CrmLead(models.Model):
         start = min(span[0] for span in spans.values()).replace(tzinfo=UTC)
         end = max(span[1] for span in spans.values()).replace(tzinfo=UTC)
         intervals = sorted(
-            (begin, stop) for begin, stop, _meta in calendar._work_intervals_batch(start, end)[False]
+            (begin, stop)
+            for begin, stop, _meta in calendar._work_intervals_batch(start, end)[False]
         )
         # hours worked before each interval: a span's hours are two look-ups and its edges
         ends = [stop for _begin, stop in intervals]
@@ -193,13 +209,11 @@ class CrmLead(models.Model):
                  WHERE lead.id = first.lead_id
                    AND lead.sales_process_id IS NOT NULL
                    AND lead.first_response_date IS NULL
-             RETURNING lead.id
+             RETURNING %(columns)s
                 """,
                 comment=comment,
                 bot=bot,
+                columns=self._get_response_hours_columns(),
             )
         )
-        leads = self.with_context(active_test=False).browse(row[0] for row in rows)
-        leads.invalidate_recordset(["first_response_date"])
-        leads._update_response_hours()
-        return leads
+        return self._update_response_hours(rows)

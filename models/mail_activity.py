@@ -23,7 +23,6 @@ class MailActivity(models.Model):
     # activity is removed from the playbook.
     sales_process_step_id = fields.Many2one(
         "crm.sales.process.step",
-        string="Sales Process Step",
         index="btree_not_null",
         ondelete="set null",
         readonly=True,
@@ -44,7 +43,9 @@ class MailActivity(models.Model):
     def _action_done(self, feedback=False, attachment_ids=None):
         """An activity done on an opportunity answers it (see crm_lead_response)."""
         lead_ids = [
-            activity.res_id for activity in self if activity.res_model == "crm.lead" and activity.res_id
+            activity.res_id
+            for activity in self
+            if activity.res_model == "crm.lead" and activity.res_id
         ]
         result = super()._action_done(feedback=feedback, attachment_ids=attachment_ids)
         if lead_ids:

@@ -38,7 +38,9 @@ class TestTimeToRespond(SalesProcessCommon):
     def _lead(self, process=None, **vals):
         lead = self._create_lead(process or self.process, user_id=self.salesman.id, **vals)
         self.env.flush_all()
-        self.env.cr.execute("UPDATE crm_lead SET create_date = %s WHERE id = %s", (MONDAY_8, lead.id))
+        self.env.cr.execute(
+            "UPDATE crm_lead SET create_date = %s WHERE id = %s", (MONDAY_8, lead.id)
+        )
         lead.invalidate_recordset(["create_date"])
         return lead
 
@@ -104,7 +106,9 @@ class TestTimeToRespond(SalesProcessCommon):
     def test_no_process(self):
         """Opportunities without a process are left as stock crm has them."""
         lead = self.env["crm.lead"].create({"name": "Stock", "type": "opportunity"})
-        lead.activity_schedule("mail.mail_activity_data_call", user_id=self.salesman.id).action_done()
+        lead.activity_schedule(
+            "mail.mail_activity_data_call", user_id=self.salesman.id
+        ).action_done()
         lead.with_user(self.salesman).message_post(
             body="Hello", message_type="comment", subtype_xmlid="mail.mt_comment"
         )
@@ -115,7 +119,9 @@ class TestTimeToRespond(SalesProcessCommon):
         """Opportunities from before install get the first of their past responses."""
         self.env.company.resource_calendar_id = False
         lead = self._lead()
-        lead.activity_schedule("mail.mail_activity_data_call", user_id=self.salesman.id).action_done()
+        lead.activity_schedule(
+            "mail.mail_activity_data_call", user_id=self.salesman.id
+        ).action_done()
         lead.with_user(self.salesman).message_post(
             body="Hello", message_type="comment", subtype_xmlid="mail.mt_comment"
         )
