@@ -1,6 +1,7 @@
 from . import crm_sales_process_checked_values
 from . import crm_sales_process
 from . import crm_sales_process_kpi
+from . import crm_sales_process_kpi_definitions
 from . import crm_sales_process_calibration
 from . import crm_sales_process_step
 from . import crm_sales_process_step_activity

@@ -2,8 +2,9 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """Time to respond: the first response of an opportunity on a process, and its hours."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from odoo import fields
 from odoo.exceptions import ValidationError
 from odoo.fields import Command
 from odoo.tests import tagged
@@ -150,3 +151,149 @@ class TestTimeToRespond(SalesProcessCommon):
         self.assertEqual(self._create_process("Fast Sale").response_target_hours, 8)
         with self.assertRaises(ValidationError):
             self.process.response_target_hours = 0
+
+
+@tagged("post_install", "-at_install")
+class TestCadenceKpis(SalesProcessCommon):
+    """Cadence Sale: SP Lead (key activities Call in 2 days, Mail in 5), SP Offer, SP Verbal,
+    SP Won; no working schedule (plain hours). All created Monday 08:00:
+
+    A and D come from source SP Web.
+
+    - A (1,000, customer Acme): answered in 2 h; both done on time; won.
+    - D (3,000, a contact of Acme): answered in 30 h; both done on time; won.
+    - E (500): answered in 10 h; both done on time; lost.
+    - B (700): answered in 4 h; Call done late (its deadline was yesterday), Mail on time;
+      lost.
+    - C (900): not answered; Call open past its deadline, Mail cancelled; stalled.
+    """
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env.company.resource_calendar_id = False
+        cls.process = cls._create_process("Cadence Sale", cls._standard_steps())
+        cls.step_lead = cls._step(cls.process, cls.stage_lead)
+        cls.step_lead.key_activity_ids = [
+            Command.create({"summary": "Call", "delay_days": 2}),
+            Command.create({"summary": "Mail", "delay_days": 5}),
+        ]
+        acme = cls.env["res.partner"].create({"name": "Acme", "is_company": True})
+        contact = cls.env["res.partner"].create({"name": "Ann Acme", "parent_id": acme.id})
+        cls.web = cls.env["utm.source"].create({"name": "SP Web"})
+        cls.leads = {}
+        for name, revenue, partner, hours in (
+            ("A", 1000, acme, 2),
+            ("D", 3000, contact, 30),
+            ("E", 500, False, 10),
+            ("B", 700, False, 4),
+            ("C", 900, False, None),
+        ):
+            lead = cls._create_lead(
+                cls.process,
+                name=name,
+                expected_revenue=revenue,
+                partner_id=partner and partner.id,
+                user_id=cls.salesman.id,
+                source_id=cls.web.id if name in "AD" else False,
+            )
+            cls.env.flush_all()
+            cls.env.cr.execute(
+                "UPDATE crm_lead SET create_date = %s, date_last_stage_update = %s WHERE id = %s",
+                (MONDAY_8, MONDAY_8, lead.id),
+            )
+            lead.invalidate_recordset(["create_date", "date_last_stage_update"])
+            if hours is not None:
+                lead._set_sales_process_first_response(MONDAY_8 + timedelta(hours=hours))
+            cls.leads[name] = lead
+        yesterday = fields.Date.today() - timedelta(days=1)
+        for name in "ADEB":
+            call, mail = cls._activities(cls.leads[name])
+            if name == "B":
+                call.date_deadline = yesterday
+            (call | mail).action_done()
+        call, mail = cls._activities(cls.leads["C"])
+        call.date_deadline = yesterday
+        mail.unlink()
+        (cls.leads["A"] | cls.leads["D"]).action_set_won()
+        (cls.leads["E"] | cls.leads["B"]).action_set_lost()
+        cls.step_lead.stall_days = 1
+
+    @classmethod
+    def _activities(cls, lead):
+        return (
+            cls.env["mail.activity"]
+            .with_context(active_test=False)
+            .search(
+                [("res_model", "=", "crm.lead"), ("res_id", "=", lead.id)],
+                order="date_deadline, id",
+            )
+        )
+
+    def test_done_activities_keep_their_origin(self):
+        done = self._activities(self.leads["A"])
+        self.assertEqual(len(done), 2)
+        self.assertFalse(any(done.mapped("active")))
+        self.assertEqual(done.sales_process_step_id, self.step_lead)
+        self.assertEqual(done.mapped("sales_process_step_activity_id.summary"), ["Call", "Mail"])
+
+    def test_kpis(self):
+        kpis = self.process.get_kpis()[0]
+        self.assertEqual(kpis["avg_response_hours"], 11.5)
+        self.assertEqual(kpis["median_response_hours"], 7.0)
+        # A, E, B within 24 h of A, D, E, B answered and C overdue
+        self.assertEqual(kpis["response_on_target_rate"], 60.0)
+        # due: 2 each for A, D, E, B and C's overdue Call (its Mail cancelled); late: B's Call
+        # and C's Call
+        self.assertEqual(kpis["key_activities_due"], 9)
+        self.assertEqual(kpis["key_activities_on_time"], 7)
+        self.assertEqual(kpis["cadence_compliance"], 77.78)
+        self.assertEqual((kpis["stalled_count"], kpis["stalled_value"]), (1, 900.0))
+        # Acme won 1,000 + 3,000 (A and its contact's D)
+        self.assertEqual(kpis["avg_customer_value"], 4000.0)
+        step = next(step for step in kpis["steps"] if step["step_id"] == self.step_lead.id)
+        self.assertEqual(step["key_activities_due"], 9)
+        self.assertEqual(step["cadence_compliance"], 77.78)
+        # on time: A and D won, E lost; late: B lost
+        self.assertEqual(step["win_rate_on_time"], 66.67)
+        self.assertEqual(step["win_rate_late"], 0.0)
+        won_step = next(step for step in kpis["steps"] if step["is_won"])
+        self.assertEqual(won_step["key_activities_due"], 0)
+
+    def test_target(self):
+        self.process.response_target_hours = 1
+        self.assertEqual(self.process.get_kpis()[0]["response_on_target_rate"], 0.0)
+        self.process.response_target_hours = 30
+        self.assertEqual(self.process.get_kpis()[0]["response_on_target_rate"], 80.0)
+
+    def test_empty_period(self):
+        kpis = self.process.get_kpis(date_from="2001-01-01", date_to="2001-01-31")[0]
+        for key in (
+            "avg_response_hours",
+            "median_response_hours",
+            "response_on_target_rate",
+            "key_activities_due",
+            "key_activities_on_time",
+            "cadence_compliance",
+        ):
+            self.assertEqual(kpis[key], 0, key)
+        for step in kpis["steps"]:
+            self.assertEqual(
+                [step[key] for key in ("key_activities_due", "cadence_compliance")], [0, 0]
+            )
+            self.assertEqual([step["win_rate_on_time"], step["win_rate_late"]], [0, 0])
+
+    def test_sources(self):
+        """Lead quality: per origin, its win rate, conversion and average won amount."""
+        sources = self.process.get_kpis()[0]["sources"]
+        self.assertEqual(
+            [
+                (source["source"], source["won_count"], source["lost_count"], source["win_rate"])
+                for source in sources
+            ],
+            [("SP Web", 2, 0, 100.0), ("", 0, 2, 0.0)],
+        )
+        self.assertEqual(sources[0]["avg_won_amount"], 2000.0)
+        self.assertEqual(sources[0]["conversion_rate"], 100.0)
+        self.assertEqual(sources[1]["created_count"], 3)
+        self.assertEqual(sources[1]["conversion_rate"], 0.0)
