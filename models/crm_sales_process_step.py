@@ -98,6 +98,13 @@ class CrmSalesProcessStep(models.Model):
         help="An open opportunity on this step for longer than this many days is stalled: "
         "highlighted in the pipeline and reminded to its salesperson. 0 = never.",
     )
+    escalate_after_days = fields.Integer(
+        string="Escalate After (days)",
+        default=0,
+        help="An opportunity stalled on this step for this many days more is escalated, once "
+        "per stall: an activity for its sales team's leader (else the salesperson's manager) "
+        "and a note on the opportunity. 0 = never.",
+    )
     # Stored: the pipeline cards of steps without criteria skip the checklist without a query
     exit_criteria_count = fields.Integer(
         string="Checklist Items",
@@ -266,6 +273,21 @@ class CrmSalesProcessStep(models.Model):
                         step=step.name,
                         process=step.process_id.name,
                         days=step.stall_days,
+                        max=MAX_DAYS,
+                    )
+                )
+
+    @api.constrains("escalate_after_days")
+    def _check_escalate_after_days(self):
+        for step in self:
+            if not 0 <= step.escalate_after_days <= MAX_DAYS:
+                raise ValidationError(
+                    self.env._(
+                        "Step “%(step)s” in “%(process)s”: a stalled opportunity is escalated "
+                        "after 0 to %(max)s more days (0 = never), not %(days)s.",
+                        step=step.name,
+                        process=step.process_id.name,
+                        days=step.escalate_after_days,
                         max=MAX_DAYS,
                     )
                 )

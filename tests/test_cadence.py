@@ -297,3 +297,108 @@ class TestCadenceKpis(SalesProcessCommon):
         self.assertEqual(sources[0]["conversion_rate"], 100.0)
         self.assertEqual(sources[1]["created_count"], 3)
         self.assertEqual(sources[1]["conversion_rate"], 0.0)
+
+
+@tagged("post_install", "-at_install")
+class TestEscalation(SalesProcessCommon):
+    """Escalation Sale: SP Lead stalls after 2 days and escalates 3 days later."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.process = cls._create_process("Escalation Sale", cls._standard_steps())
+        cls.step_lead = cls._step(cls.process, cls.stage_lead)
+        cls.step_lead.write({"stall_days": 2, "escalate_after_days": 3})
+        cls.team.user_id = cls.manager
+        cls.lead = cls._create_lead(
+            cls.process, user_id=cls.salesman.id, team_id=cls.team.id, expected_revenue=1234
+        )
+
+    def _stall(self, lead, days):
+        """As if ``lead`` had moved to its step ``days`` days ago."""
+        self.env.flush_all()
+        self.env.cr.execute(
+            "UPDATE crm_lead SET date_last_stage_update = NOW() at time zone 'UTC' - %s"
+            " * INTERVAL '1 day' WHERE id = %s",
+            (days, lead.id),
+        )
+        lead.invalidate_recordset(["date_last_stage_update"])
+
+    def _escalations(self, lead):
+        activities = self.env["mail.activity"].search(
+            [
+                ("res_model", "=", "crm.lead"),
+                ("res_id", "=", lead.id),
+                (
+                    "activity_type_id",
+                    "=",
+                    self.ref("crm_sales_process.mail_activity_type_escalated"),
+                ),
+            ]
+        )
+        notes = lead.message_ids.filtered(
+            lambda message: "Escalated to" in message.body or "Not escalated" in message.body
+        )
+        return activities, notes
+
+    def test_once_per_stall(self):
+        Lead = self.env["crm.lead"]
+        self._stall(self.lead, 4)  # stalled, not yet escalated
+        Lead._cron_remind_stalled_opportunities()
+        self.assertEqual([len(records) for records in self._escalations(self.lead)], [0, 0])
+        self._stall(self.lead, 6)
+        Lead._cron_remind_stalled_opportunities()
+        Lead._cron_remind_stalled_opportunities()
+        activities, notes = self._escalations(self.lead)
+        self.assertEqual((len(activities), len(notes)), (1, 1))
+        self.assertEqual(activities.user_id, self.manager)
+        self.assertTrue(activities.automated)
+        self.assertIn("1,234", activities.note)
+        self.assertIn("6 days", str(notes.body))
+        # it moves on and back: a new stall, escalated again
+        self.lead.write({"stage_id": self.stage_offer.id})
+        self.lead.write({"stage_id": self.stage_lead.id})
+        Lead._cron_remind_stalled_opportunities()
+        self.assertEqual(len(self._escalations(self.lead)[0]), 1)
+        self._stall(self.lead, 7)
+        Lead._cron_remind_stalled_opportunities()
+        Lead._cron_remind_stalled_opportunities()
+        self.assertEqual(len(self._escalations(self.lead)[0]), 2)
+
+    def test_manager_and_no_leader(self):
+        """Without a team leader: the salesperson's manager; without either: a note only."""
+        self.team.user_id = False
+        boss = self._create_salesperson("sp_boss", "Bo Boss")
+        boss_employee = self.env["hr.employee"].create({"name": "Bo Boss", "user_id": boss.id})
+        self.env["hr.employee"].create(
+            {"name": "Sam Sales", "user_id": self.salesman.id, "parent_id": boss_employee.id}
+        )
+        orphan = self._create_lead(
+            self.process,
+            expected_revenue=10,
+            user_id=False,
+            team_id=False,
+            company_id=self.env.company.id,
+        )
+        self._stall(self.lead, 6)
+        self._stall(orphan, 6)
+        self.env["crm.lead"]._cron_remind_stalled_opportunities()
+        self.assertEqual(self._escalations(self.lead)[0].user_id, boss)
+        activities, notes = self._escalations(orphan)
+        self.assertFalse(activities)
+        self.assertIn("Not escalated", str(notes.body))
+
+    def test_never(self):
+        """0 escalate after days: never; won and lost deals are not stalled."""
+        self.step_lead.escalate_after_days = 0
+        self._stall(self.lead, 60)
+        self.env["crm.lead"]._cron_remind_stalled_opportunities()
+        self.assertFalse(self._escalations(self.lead)[0])
+        self.step_lead.escalate_after_days = 3
+        self.lead.action_set_lost()
+        self.env["crm.lead"]._cron_remind_stalled_opportunities()
+        self.assertFalse(self._escalations(self.lead)[0])
+
+    def test_bad_days(self):
+        with self.assertRaises(ValidationError):
+            self.step_lead.escalate_after_days = -1
