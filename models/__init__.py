@@ -14,6 +14,7 @@ from . import crm_lead_history
 from . import crm_lead_playbook
 from . import crm_lead_response
 from . import crm_lead_escalation
+from . import crm_lead_health
 from . import crm_sales_process_cadence
 from . import crm_sales_process_analysis
 from . import ir_actions_report

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from odoo import fields
 from odoo.exceptions import ValidationError
 from odoo.fields import Command
-from odoo.tests import tagged
+from odoo.tests import HttpCase, tagged
 
 from .common import SalesProcessCommon
 
@@ -402,3 +402,174 @@ class TestEscalation(SalesProcessCommon):
     def test_bad_days(self):
         with self.assertRaises(ValidationError):
             self.step_lead.escalate_after_days = -1
+
+
+@tagged("post_install", "-at_install")
+class TestDealHealth(SalesProcessCommon):
+    """Health Sale: SP Lead (key activities Call and Mail), SP Offer (exit criterion: expected
+    revenue filled in), SP Verbal, SP Won."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.process = cls._create_process("Health Sale", cls._standard_steps())
+        cls.step_lead = cls._step(cls.process, cls.stage_lead)
+        cls.step_lead.key_activity_ids = [
+            Command.create({"summary": "Call", "delay_days": 2}),
+            Command.create({"summary": "Mail", "delay_days": 5}),
+        ]
+        cls.step_offer = cls._step(cls.process, cls.stage_offer)
+        cls.step_offer.exit_criterion_ids = [
+            Command.create({"criterion_type": "field", "field_name": "expected_revenue"}),
+        ]
+
+    def _lead(self, **vals):
+        return self._create_lead(self.process, user_id=self.salesman.id, **vals)
+
+    def test_healthy(self):
+        lead = self._lead()
+        self.assertEqual((lead.health_score, lead.health_color), (100, "green"))
+        self.assertFalse(lead.health_reasons)
+
+    def test_no_process(self):
+        lead = self.env["crm.lead"].create({"name": "Stock", "type": "opportunity"})
+        self.assertEqual((lead.health_score, lead.health_color), (0, False))
+
+    def test_overdue_key_activities(self):
+        lead = self._lead()
+        activities = lead.activity_ids
+        activities.date_deadline = fields.Date.today() - timedelta(days=1)
+        lead.invalidate_recordset()
+        self.assertEqual(lead.health_score, 70)
+        self.assertIn("Overdue key activities: Call, Mail", lead.health_reasons)
+
+    def test_closing_past_and_slipped(self):
+        today = fields.Date.today()
+        lead = self._lead(date_deadline=today + timedelta(days=5))
+        lead.date_deadline = today + timedelta(days=10)
+        self.assertEqual(lead.sales_process_deadline_slips, 1)
+        self.assertEqual(lead.health_score, 100)
+        lead.date_deadline = today + timedelta(days=20)
+        lead.date_deadline = today + timedelta(days=3)  # earlier: not a slip
+        self.assertEqual(lead.sales_process_deadline_slips, 2)
+        self.assertEqual(lead.health_score, 90)
+        self.env.flush_all()
+        self.env.cr.execute(
+            "UPDATE crm_lead SET date_deadline = %s WHERE id = %s",
+            (today - timedelta(days=1), lead.id),
+        )
+        lead.invalidate_recordset()
+        self.assertEqual((lead.health_score, lead.health_color), (70, "orange"))
+        self.assertIn("Expected closing date is past", lead.health_reasons)
+        self.assertIn("pushed back 2 times", lead.health_reasons)
+
+    def test_exit_criteria_missing(self):
+        lead = self._lead(stage_id=self.stage_offer.id, expected_revenue=0)
+        self.assertEqual(lead.health_score, 95)
+        self.assertIn("Exit criteria missing", lead.health_reasons)
+
+    def test_slow_in_step(self):
+        """Median stay on SP Lead: 2 days; 3 days there is slow, 5 very slow."""
+        others = [self._lead(name=f"Past {days}") for days in (1, 2, 3)]
+        for other, days in zip(others, (1, 2, 3), strict=True):
+            other.activity_ids.unlink()
+            other.write({"stage_id": self.stage_offer.id})
+            stay = other.sales_process_history_ids.filtered(
+                lambda stay, other=other: stay.step_id == self.step_lead
+            )
+            self.env.cr.execute(
+                "UPDATE crm_sales_process_history SET duration_days = %s WHERE id = %s",
+                (days, stay.id),
+            )
+        lead = self._lead()
+        lead.activity_ids.unlink()
+        self.env.flush_all()
+        self.env.cr.execute(
+            "UPDATE crm_lead SET date_last_stage_update = NOW() at time zone 'UTC'"
+            " - INTERVAL '3 days' WHERE id = %s",
+            (lead.id,),
+        )
+        self.env.invalidate_all()
+        self.assertEqual(lead.health_score, 85)
+        self.assertIn("3 days on its step, the median stay is 2.0", lead.health_reasons)
+        self.env.cr.execute(
+            "UPDATE crm_lead SET date_last_stage_update = NOW() at time zone 'UTC'"
+            " - INTERVAL '5 days' WHERE id = %s",
+            (lead.id,),
+        )
+        self.env.invalidate_all()
+        self.assertEqual((lead.health_score, lead.health_color), (70, "orange"))
+
+    def test_at_risk_search(self):
+        risky = self._lead(name="Risky")
+        risky.activity_ids.date_deadline = fields.Date.today() - timedelta(days=1)
+        self.env.cr.execute(
+            "UPDATE crm_lead SET date_deadline = %s, sales_process_deadline_slips = 2"
+            " WHERE id = %s",
+            (fields.Date.today() - timedelta(days=1), risky.id),
+        )
+        healthy = self._lead(name="Healthy")
+        self.env.invalidate_all()
+        self.assertEqual(risky.health_score, 40)
+        Lead = self.env["crm.lead"]
+        found = Lead.search([("health_score", "<", 50), ("id", "in", (risky | healthy).ids)])
+        self.assertEqual(found, risky)
+        found = Lead.search([("health_score", ">=", 50), ("id", "in", (risky | healthy).ids)])
+        self.assertEqual(found, healthy)
+
+
+@tagged("post_install", "-at_install")
+class TestHealthTour(HttpCase):
+    def test_health_tour(self):
+        admin = self.env.ref("base.user_admin")
+        stage = self.env["crm.stage"].search([("team_ids", "=", False)], limit=1)
+        process = self.env["crm.sales.process"].create(
+            {
+                "name": "Health Tour Process",
+                "step_ids": [Command.create({"stage_id": stage.id, "probability": 40})],
+            }
+        )
+        process.step_ids.key_activity_ids = [Command.create({"summary": "Call"})]
+        leads = self.env["crm.lead"].create(
+            [
+                {
+                    "name": name,
+                    "type": "opportunity",
+                    "user_id": admin.id,
+                    "sales_process_id": process_id,
+                    "stage_id": stage.id,
+                }
+                for name, process_id in (
+                    ("Stock Deal", False),
+                    ("Healthy Deal", process.id),
+                    ("Risky Deal", process.id),
+                )
+            ]
+        )
+        self.env.flush_all()
+        # Risky: expected closing past (20) and pushed back 3 times (10), its Call overdue
+        # (15), 3 exit criteria missing (15): 40
+        self.env.cr.execute(
+            "UPDATE crm_lead SET date_deadline = CURRENT_DATE - 3,"
+            " sales_process_deadline_slips = 3 WHERE id = %s",
+            (leads[2].id,),
+        )
+        self.env.cr.execute(
+            "UPDATE mail_activity SET date_deadline = CURRENT_DATE - 2"
+            " WHERE res_model = 'crm.lead' AND res_id = %s",
+            (leads[2].id,),
+        )
+        self.env.invalidate_all()
+        process.step_ids.exit_criterion_ids = [
+            Command.create({"criterion_type": "field", "field_name": field})
+            for field in ("partner_id", "email_from", "phone", "date_deadline")
+        ]
+        leads[1].write(
+            {
+                "partner_id": admin.partner_id.id,
+                "email_from": "a@example.com",
+                "phone": "123",
+                "date_deadline": fields.Date.today() + timedelta(days=30),
+            }
+        )
+        self.start_tour("/odoo/crm", "crm_sales_process_health_tour", login="admin")
