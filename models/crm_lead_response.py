@@ -63,7 +63,13 @@ class CrmLead(models.Model):
         """Record ``date`` (now by default) as the first response of those of these leads on
         a process that have none yet, and their working hours to it: one UPDATE, and the
         hours of the leads it set."""
-        ids = [lead_id for lead_id in self._ids if lead_id]
+        # read from the records (in cache where a message or an activity was just posted on
+        # them): opportunities without a process or already answered cost no query more
+        ids = [
+            lead.id
+            for lead in self.browse(lead_id for lead_id in self._ids if lead_id).sudo()
+            if lead.sales_process_id and not lead.first_response_date
+        ]
         if not ids:
             return self.browse()
         self.flush_model(["first_response_date", "sales_process_id"])

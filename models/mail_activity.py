@@ -42,12 +42,11 @@ class MailActivity(models.Model):
 
     def _action_done(self, feedback=False, attachment_ids=None):
         """An activity done on an opportunity answers it (see crm_lead_response)."""
-        lead_ids = [
-            activity.res_id
-            for activity in self
-            if activity.res_model == "crm.lead" and activity.res_id
-        ]
-        result = super()._action_done(feedback=feedback, attachment_ids=attachment_ids)
+        messages, next_activities = super()._action_done(
+            feedback=feedback, attachment_ids=attachment_ids
+        )
+        # the messages "done" are posted on the documents that still exist
+        lead_ids = [message.res_id for message in messages if message.model == "crm.lead"]
         if lead_ids:
             self.env["crm.lead"].browse(lead_ids)._set_sales_process_first_response()
-        return result
+        return messages, next_activities

@@ -490,7 +490,7 @@ class TestDealHealth(SalesProcessCommon):
             (lead.id,),
         )
         self.env.invalidate_all()
-        self.assertEqual(lead.health_score, 85)
+        self.assertEqual(lead.health_score, 85, lead.health_reasons)
         self.assertIn("3 days on its step, the median stay is 2.0", lead.health_reasons)
         self.env.cr.execute(
             "UPDATE crm_lead SET date_last_stage_update = NOW() at time zone 'UTC'"
