@@ -9,7 +9,7 @@ from odoo.exceptions import ValidationError
 from odoo.fields import Command
 from odoo.tests import HttpCase, tagged
 
-from .common import SalesProcessCommon
+from .common import SalesProcessCommon, load_migration
 
 # A Monday, 08:00 UTC
 MONDAY_8 = datetime(2026, 11, 30, 8, 0)
@@ -236,6 +236,27 @@ class TestCadenceKpis(SalesProcessCommon):
         self.assertFalse(any(done.mapped("active")))
         self.assertEqual(done.sales_process_step_id, self.step_lead)
         self.assertEqual(done.mapped("sales_process_step_activity_id.summary"), ["Call", "Mail"])
+
+    def test_upgrade(self):
+        """Upgrading from 19.0.1.0.1: key activities get the step that scheduled them, the
+        opportunities their first response from their past."""
+        lead = self.leads["A"]
+        activities = self._activities(lead)
+        self.env.flush_all()
+        self.env.cr.execute(
+            "UPDATE mail_activity SET sales_process_step_id = NULL WHERE id = ANY(%s)",
+            (activities.ids,),
+        )
+        self.env.cr.execute(
+            "UPDATE crm_lead SET first_response_date = NULL, response_hours = NULL WHERE id = %s",
+            (lead.id,),
+        )
+        self.env.invalidate_all()
+        load_migration("19.0.2.0.0", "post-cadence").migrate(self.env.cr, "19.0.1.0.1")
+        self.env.invalidate_all()
+        self.assertEqual(activities.sales_process_step_id, self.step_lead)
+        self.assertTrue(lead.first_response_date)
+        self.assertGreaterEqual(lead.response_hours, 0)
 
     def test_kpis(self):
         kpis = self.process.get_kpis()[0]
