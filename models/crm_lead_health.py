@@ -16,7 +16,10 @@ The score starts at 100 and loses, for each reason that applies (``HEALTH_PENALT
 At or above 75 it is healthy (green), from 50 orange, below 50 at risk (red).
 """
 
+from math import isfinite
+
 from odoo import api, fields, models
+from odoo.exceptions import UserError
 from odoo.fields import Domain
 from odoo.tools import SQL
 
@@ -38,6 +41,8 @@ SEARCH_OPERATORS = {
     "<=": lambda score, value: score <= value,
     ">": lambda score, value: score > value,
     ">=": lambda score, value: score >= value,
+    "=": lambda score, value: score == value,
+    "!=": lambda score, value: score != value,
 }
 
 
@@ -87,34 +92,57 @@ class CrmLead(models.Model):
             )
 
     def _search_health_score(self, operator, value):
-        """Open opportunities on a process whose score compares to ``value``: their scores
-        computed in batch (the score depends on today, it is not stored)."""
-        if operator not in SEARCH_OPERATORS or not isinstance(value, int | float):
-            return NotImplemented
-        leads = self.search(self._get_health_domain())
-        reasons = leads._get_health_reasons()
+        """Open opportunities on a process whose score compares to ``value`` (a number):
+        their scores computed in batch (the score depends on today, it is not stored).
+        Opportunities without a health (closed, without a process) match no condition. The
+        ORM hands ``=``/``!=`` over as ``in``/``not in``."""
+        if operator in ("in", "not in"):
+            values = {self._parse_health_value(item or 0) for item in value}
+            positive = operator == "in"
+
+            def matches(score):
+                return (score in values) == positive
+
+        elif operator in SEARCH_OPERATORS:
+            number = self._parse_health_value(value)
+
+            def matches(score):
+                return SEARCH_OPERATORS[operator](score, number)
+
+        else:
+            raise UserError(self._get_health_search_error())
+        reasons = self.search(self._get_health_domain())._get_health_reasons()
         return Domain(
             "id",
             "in",
             [
                 lead_id
                 for lead_id, lead_reasons in reasons.items()
-                if SEARCH_OPERATORS[operator](
-                    max(0, 100 - sum(penalty for penalty, _text in lead_reasons)), value
-                )
+                if matches(max(0, 100 - sum(penalty for penalty, _text in lead_reasons)))
             ],
         )
 
+    def _parse_health_value(self, value):
+        if isinstance(value, bool) or not isinstance(value, int | float) or not isfinite(value):
+            raise UserError(self._get_health_search_error())
+        return value
+
+    def _get_health_search_error(self):
+        return self.env._("Health can only be compared with >=, <=, >, <, = or != and a number.")
+
     def write(self, vals):
-        if vals.get("date_deadline"):
-            new_deadline = fields.Date.to_date(vals["date_deadline"])
-            slipped = self.filtered(
-                lambda lead: lead.sales_process_id
-                and lead.date_deadline
-                and new_deadline > lead.date_deadline
-            )
-        else:
-            slipped = self.browse()
+        slipped = self.browse()
+        if isinstance(vals, dict) and vals.get("date_deadline"):
+            try:
+                new_deadline = fields.Date.to_date(vals["date_deadline"])
+            except (TypeError, ValueError):
+                new_deadline = None  # refused by the values' check in write()
+            if new_deadline:
+                slipped = self.filtered(
+                    lambda lead: lead.sales_process_id
+                    and lead.date_deadline
+                    and new_deadline > lead.date_deadline
+                )
         result = super().write(vals)
         if slipped:
             self.env.execute_query(

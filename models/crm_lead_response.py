@@ -37,27 +37,45 @@ class CrmLead(models.Model):
 
     def _message_create(self, values_list):
         messages = super()._message_create(values_list)
-        responses = self._filter_sales_process_responses(messages)
-        if responses:
-            # the UPDATE skips leads without a process: nothing read from them first
-            self.browse(responses.mapped("res_id"))._set_sales_process_first_response()
+        lead_ids = self._get_sales_process_response_lead_ids(values_list)
+        if lead_ids:
+            self.browse(lead_ids)._set_sales_process_first_response()
         return messages
 
     @api.model
-    def _filter_sales_process_responses(self, messages):
-        """The messages that answer the customer: "Send message" (the comment subtype) or an
-        e-mail, by an internal user other than OdooBot; notes, tracking and automatic
-        messages are not answers."""
+    def _get_sales_process_response_lead_ids(self, values_list):
+        """Leads on a process that the messages of ``values_list`` answer: "Send message"
+        (the comment subtype) or an e-mail, by an internal user other than OdooBot; notes,
+        tracking and automatic messages are not answers. Decided from the values (nothing
+        read for other messages), then the leads (in cache), then the authors."""
         comment = self.env["ir.model.data"]._xmlid_to_res_id("mail.mt_comment")
         bot = self.env["ir.model.data"]._xmlid_to_res_id("base.partner_root")
-        return messages.filtered(
-            lambda message: message.model == self._name
-            and message.res_id
-            and message.message_type in ("comment", "email")
-            and message.subtype_id.id == comment
-            and message.author_id.id not in (False, bot)
-            and any(not user.share for user in message.author_id.sudo().user_ids)
+        authors = {
+            values["res_id"]: values["author_id"]
+            for values in values_list
+            if values.get("model") == self._name
+            and values.get("res_id")
+            and values.get("message_type") in ("comment", "email")
+            and values.get("subtype_id") == comment
+            and values.get("author_id") not in (None, False, bot)
+        }
+        if not authors:
+            return []
+        leads = (
+            self.browse(authors)
+            .sudo()
+            .filtered(lambda lead: lead.sales_process_id and not lead.first_response_date)
         )
+        if not leads:
+            return []
+        internal = set(
+            self.env["res.partner"]
+            .sudo()
+            .browse({authors[lead.id] for lead in leads})
+            .user_ids.filtered(lambda user: not user.share)
+            .partner_id.ids
+        )
+        return [lead.id for lead in leads if authors[lead.id] in internal]
 
     def _set_sales_process_first_response(self, date=None):
         """Record ``date`` (now by default) as the first response of those of these leads on
