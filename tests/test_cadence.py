@@ -339,9 +339,8 @@ class TestEscalation(SalesProcessCommon):
         """As if ``lead`` had moved to its step ``days`` days ago."""
         self.env.flush_all()
         self.env.cr.execute(
-            "UPDATE crm_lead SET date_last_stage_update = NOW() at time zone 'UTC' - %s"
-            " * INTERVAL '1 day' WHERE id = %s",
-            (days, lead.id),
+            "UPDATE crm_lead SET date_last_stage_update = %s WHERE id = %s",
+            (fields.Datetime.now() - timedelta(days=days, hours=1), lead.id),
         )
         lead.invalidate_recordset(["date_last_stage_update"])
 
@@ -506,17 +505,15 @@ class TestDealHealth(SalesProcessCommon):
         lead.activity_ids.unlink()
         self.env.flush_all()
         self.env.cr.execute(
-            "UPDATE crm_lead SET date_last_stage_update = NOW() at time zone 'UTC'"
-            " - INTERVAL '3 days' WHERE id = %s",
-            (lead.id,),
+            "UPDATE crm_lead SET date_last_stage_update = %s WHERE id = %s",
+            (fields.Datetime.now() - timedelta(days=3, hours=1), lead.id),
         )
         self.env.invalidate_all()
         self.assertEqual(lead.health_score, 85, lead.health_reasons)
         self.assertIn("3 days on its step, the median stay is 2.0", lead.health_reasons)
         self.env.cr.execute(
-            "UPDATE crm_lead SET date_last_stage_update = NOW() at time zone 'UTC'"
-            " - INTERVAL '5 days' WHERE id = %s",
-            (lead.id,),
+            "UPDATE crm_lead SET date_last_stage_update = %s WHERE id = %s",
+            (fields.Datetime.now() - timedelta(days=5, hours=1), lead.id),
         )
         self.env.invalidate_all()
         self.assertEqual((lead.health_score, lead.health_color), (70, "orange"))
