@@ -556,7 +556,7 @@ def bench_escalation(results, proc_admin, runs):
             """
             UPDATE crm_lead
                SET date_last_stage_update = NOW() AT TIME ZONE 'UTC'
-                       - CASE WHEN id %% 10 = 0 THEN INTERVAL '30 days' ELSE INTERVAL '1 day' END,
+                       - CASE WHEN id % 10 = 0 THEN INTERVAL '30 days' ELSE INTERVAL '1 day' END,
                    sales_process_escalated_stall = NULL
              WHERE sales_process_id IS NOT NULL AND active AND won_status = 'pending'
             """
