@@ -312,12 +312,15 @@ DEMO_HISTORY = [
 
 
 def post_init_hook(env):
-    """Opportunities already on a process get their step history from the stage tracking;
-    with the demo data, the demo opportunities get months of history."""
+    """Opportunities already on a process get their step history from the stage tracking
+    and their first response; with the demo data, the demo opportunities get months of
+    history."""
     env["crm.sales.process.history"]._rebuild_from_tracking()
     if env.ref(f"crm_sales_process.crm_lead_{DEMO_HISTORY[0][0]}_demo", raise_if_not_found=False):
         _load_demo_history(env)
         _load_demo_snapshots(env)
+    # their first responses (time to respond), from their past
+    env["crm.lead"]._backfill_sales_process_responses()
 
 
 def _load_demo_history(env):

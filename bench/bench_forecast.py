@@ -531,6 +531,8 @@ def run_benchmarks(stock, proc, runs, create_runs, with_xlsx, only=None):
             Result(note="n/a"),
             measure(proc_admin, lambda: processes.get_kpis(date_from=year_ago), runs),
         ]
+    if only is None or "escalation" in only:
+        bench_escalation(results, proc_admin, min(runs, 5))
     if only is None or "in_use" in only:
         log("in-use counts")
         processes = proc_admin["crm.sales.process"].search([])
@@ -550,6 +552,40 @@ def run_benchmarks(stock, proc, runs, create_runs, with_xlsx, only=None):
         bench_exports(results, proc, proc_admin, runs)
     proc.cr.rollback()
     return results
+
+
+def bench_escalation(results, proc_admin, runs):
+    """The daily stalled cron's escalation with 10 % of the open opportunities on a process
+    stalled past their step's stall days + escalate after days (5 + 5), the others not;
+    rolled back after each run (the setup, untimed, is in the same transaction)."""
+    log("escalation cron, 10 % stalled")
+    env = proc_admin(su=True)
+
+    def setup():
+        env.flush_all()
+        env.cr.execute("UPDATE crm_sales_process_step SET stall_days = 5, escalate_after_days = 5")
+        env.cr.execute(
+            """
+            UPDATE crm_lead
+               SET date_last_stage_update = NOW() AT TIME ZONE 'UTC'
+                       - CASE WHEN id % 10 = 0 THEN INTERVAL '30 days' ELSE INTERVAL '1 day' END,
+                   sales_process_escalated_stall = NULL
+             WHERE sales_process_id IS NOT NULL AND active AND won_status = 'pending'
+            """
+        )
+        env.invalidate_all()
+
+    results["escalation"] = [
+        Result(note="n/a"),
+        measure(
+            env,
+            env["crm.lead"]._escalate_stalled_opportunities,
+            runs,
+            rollback=True,
+            memory=False,
+            setup=setup,
+        ),
+    ]
 
 
 def bench_create(results, stock, proc, stock_admin, proc_admin, create_runs):
@@ -903,6 +939,7 @@ LABELS = {
     "process_pdf": "process PDF (wkhtmltopdf), 1,000 processes",
     "kpis": "get_kpis, all processes, all time",
     "kpis_period": "get_kpis, all processes, last 12 months",
+    "escalation": "escalation cron, 10 % of open opps stalled",
     "in_use": "in-use counts (opportunity_count, all)",
     "snapshot": "pipeline snapshot (INSERT … SELECT)",
 }
@@ -984,7 +1021,7 @@ def main():
         "--only",
         default=os.environ.get("BENCH_ONLY", ""),
         help="comma-separated subset of: create, import, move, move_activities, kanban, "
-        "forecast, kpis, in_use, snapshot, exports",
+        "forecast, kpis, escalation, in_use, snapshot, exports",
     )
     args = parser.parse_args()
     config.parse_config(

@@ -2,6 +2,7 @@ from . import crm_sales_process_checked_values
 from . import crm_sales_process
 from . import crm_sales_process_kpi
 from . import crm_sales_process_compare
+from . import crm_sales_process_kpi_definitions
 from . import crm_sales_process_calibration
 from . import crm_sales_process_step
 from . import crm_sales_process_step_activity
@@ -13,6 +14,10 @@ from . import crm_lead_assignment
 from . import crm_lead_history
 from . import crm_lead_playbook
 from . import crm_lead_forecast
+from . import crm_lead_response
+from . import crm_lead_escalation
+from . import crm_lead_health
+from . import crm_sales_process_cadence
 from . import crm_sales_process_analysis
 from . import ir_actions_report
 from . import res_config_settings

@@ -58,15 +58,23 @@ class CrmLead(models.Model):
         self.env["crm.sales.process.history"].flush_model()
         now = self.env.cr.now()
         lost = bool(self.env.context.get("crm_sales_process_history_lost"))
-        if created:
-            # New leads have no stay yet, unless a write of create() opened it already
-            query = self._get_history_open_query(now, lost)
-        else:
-            query = self._get_history_move_query(now, lost)
         # Without JIT: PostgreSQL would compile the statement of a bulk move (its estimated
         # cost is above jit_above_cost) for a tenth of its run time, to run it once. The
         # setting is put back right after, in the same round trip.
-        self.env.cr.execute(SQL("SET LOCAL jit = off; %s; RESET jit", query))
+        if created:
+            # New leads have no stay yet, unless a write of create() opened it already
+            query = self._get_history_open_query(now, lost)
+            self.env.cr.execute(SQL("SET LOCAL jit = off; %s; RESET jit", query))
+        else:
+            query = self._get_history_move_query(now, lost)
+            self.env.cr.execute(
+                SQL(
+                    "SET LOCAL jit = off; %s; RESET jit; %s",
+                    query,
+                    self._get_history_answered_query(now),
+                )
+            )
+            self._update_response_hours(self.env.cr.fetchall())
         self.env["crm.sales.process.history"].invalidate_model()
         self.invalidate_recordset(["sales_process_history_ids"])
 
@@ -176,7 +184,15 @@ class CrmLead(models.Model):
                    AND stay.date_out IS NULL
                    AND (NOT lead.active
                         OR lead.sales_process_step_id IS DISTINCT FROM stay.step_id)
-             RETURNING stay.lead_id
+             RETURNING stay.lead_id, stay.moved_on OR stay.exit_reason = 'won' AS forward
+            ),
+            -- a move to a later step answers the customer: the first response of those
+            -- that had none (see crm_lead_response)
+            responded AS (
+                UPDATE crm_lead responded
+                   SET first_response_date = %(response_date)s
+                 WHERE responded.id IN (SELECT closed.lead_id FROM closed WHERE closed.forward)
+                   AND responded.first_response_date IS NULL
             ),
             known AS (
                 SELECT stay.lead_id, bool_or(stay.date_out IS NULL) AS has_open
@@ -221,8 +237,25 @@ class CrmLead(models.Model):
             leads=self._get_history_leads_cte(),
             ids=list(self.ids),
             now=now,
+            # a datetime field's value: whole seconds
+            response_date=now.replace(microsecond=0),
             lost=lost,
             insert=self._get_history_insert_query(now, lost, created=False),
+        )
+
+    def _get_history_answered_query(self, now):
+        """The leads the move statement answered (first response set by it), read in the
+        same round trip after it, to compute their response hours."""
+        return SQL(
+            """
+            SELECT %(response_columns)s FROM crm_lead lead
+             WHERE lead.id = ANY(%(ids)s)
+               AND lead.first_response_date = %(response_date)s
+               AND lead.response_hours IS NULL
+            """,
+            response_columns=self._get_response_hours_columns(),
+            ids=list(self.ids),
+            response_date=now.replace(microsecond=0),
         )
 
     def _merge_sales_process_history(self, opportunities):

@@ -492,7 +492,14 @@ class CrmLead(models.Model):
 
     @api.model
     def _cron_remind_stalled_opportunities(self):
-        """Daily: one activity for the salesperson of each newly stalled opportunity.
+        """Daily: remind the salespeople of newly stalled opportunities, escalate those
+        stalled for longer (see crm_lead_escalation)."""
+        self._remind_stalled_opportunities()
+        self._escalate_stalled_opportunities()
+
+    @api.model
+    def _remind_stalled_opportunities(self):
+        """One activity for the salesperson of each newly stalled opportunity.
 
         Newly: not yet reminded for its current stay on the step. Never a second open
         reminder on the same opportunity.

@@ -2,7 +2,8 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """KPIs of the sales processes: the public ``get_kpis`` contract, computed from one list.
 
-Each KPI is one entry of ``CrmSalesProcess._get_kpi_definitions()``. The SQL of ``get_kpis``,
+Each KPI is one entry of ``CrmSalesProcess._get_kpi_definitions()``
+(``crm_sales_process_kpi_definitions.py``). The SQL of ``get_kpis``,
 its result, and the Sales Process Analysis (dashboard tiles and steps table, PDF, XLSX) are all
 built by iterating over that list: adding a KPI is adding an entry (another addon overrides the
 method and appends to its result), plus its test. A definition is a dict:
@@ -30,7 +31,9 @@ and how it is computed, one of:
     ``"lead"`` (default of process KPIs), the opportunities, alias ``lead``, grouped by their
     process (or, for a step KPI, their current step); ``"stay"`` (default of step KPIs), the
     stays on the steps, alias ``stay``, with their step (``step``) and opportunity (``lead``),
-    grouped by step. ``%(name)s`` inserts a term of ``_get_kpi_terms`` (the period's
+    grouped by step; ``"cadence"``, the key activities a step scheduled on an opportunity,
+    one row per opportunity and step (alias ``cadence``: ``due``, ``on_time`` in the period,
+    ``all_on_time`` ever). ``%(name)s`` inserts a term of ``_get_kpi_terms`` (the period's
     conditions); a literal ``%`` is written ``%%``.
 ``median``
     A value expression over the rows of its source: the median of it where ``where`` (a
@@ -87,8 +90,14 @@ class CrmSalesProcess(models.Model):
             ``pipeline_value``, ``weighted_value``, ``velocity_per_day``, ``created_count``,
             ``conversion_rate``; per step ``reached``, ``moved_on``, ``conversion_rate``,
             ``win_rate_from_step``, ``closed_count``, ``avg_days``, ``median_days``,
-            ``open_count``), rates in percent (0-100), amounts in the company currency and
-            durations in days.
+            ``open_count``; speed and cadence: ``avg_response_hours``,
+            ``median_response_hours``, ``response_on_target_rate``, ``key_activities_due``,
+            ``key_activities_on_time``, ``cadence_compliance``, ``stalled_count``,
+            ``stalled_value``, ``avg_customer_value``; per step ``key_activities_due``,
+            ``cadence_compliance``, ``win_rate_on_time``, ``win_rate_late``), rates in percent
+            (0-100), amounts in the company currency, durations in days (response times in
+            working hours); and ``sources``, lead quality per origin (see
+            ``_read_kpi_origins``).
         """
         if not self:
             return []
@@ -99,215 +108,13 @@ class CrmSalesProcess(models.Model):
         department_ids = parse_ids_argument(self.env, department_ids, _("Departments"))
         definitions = self._get_kpi_definitions()
         query = self._get_kpi_lead_query(team_ids, user_ids, department_ids)
-        figures = {} if query.is_empty() else self._read_kpi_figures(definitions, query, period)
-        return [process._prepare_kpis(definitions, figures) for process in self]
-
-    @api.model
-    def _get_kpi_definitions(self):
-        """The KPIs of ``get_kpis``, in the order the analysis shows them (see the module's
-        docstring); override and append to add one. Long because it is the list itself: one
-        entry per KPI, nothing else."""
-        _ = self.env._
+        figures, origins = {}, {}
+        if not query.is_empty():
+            figures = self._read_kpi_figures(definitions, query, period)
+            origins = self._read_kpi_origins(query, period)
         return [
-            # Process KPIs: the opportunities of the process
-            {
-                "key": "win_rate",
-                "level": "process",
-                "label": _("Win Rate"),
-                "unit": "percent",
-                "tile": True,
-                "sheet": True,
-                "hint": _("%(won_count)s won, %(lost_count)s lost"),
-                "formula": lambda kpi: kpi_rate(
-                    kpi["won_count"], kpi["won_count"] + kpi["lost_count"]
-                ),
-            },
-            {
-                "key": "avg_cycle_days",
-                "level": "process",
-                "label": _("Sales Cycle"),
-                "unit": "days",
-                "tile": True,
-                "sheet": True,
-                "hint": _("from creation to won"),
-                "sql": "AVG(%(cycle_days)s) FILTER (WHERE %(won)s)",
-            },
-            {
-                "key": "avg_won_amount",
-                "level": "process",
-                "label": _("Average Deal"),
-                "unit": "monetary",
-                "tile": True,
-                "sheet": True,
-                "hint": _("won opportunities"),
-                "sql": "AVG(lead.expected_revenue) FILTER (WHERE %(won)s)",
-            },
-            {
-                "key": "velocity_per_day",
-                "level": "process",
-                "label": _("Pipeline Velocity"),
-                "unit": "monetary",
-                "tile": True,
-                "sheet": True,
-                "hint": _("won revenue per day"),
-                # open opportunities × win rate × average deal / sales cycle
-                "formula": lambda kpi: (
-                    kpi["opportunity_count"]
-                    * kpi["win_rate"]
-                    / 100.0
-                    * kpi["avg_won_amount"]
-                    / kpi["avg_cycle_days"]
-                    if kpi["avg_cycle_days"]
-                    else 0.0
-                ),
-            },
-            {
-                "key": "conversion_rate",
-                "level": "process",
-                "label": _("Conversion"),
-                "unit": "percent",
-                "tile": True,
-                "sheet": True,
-                "hint": _("created in the period and won"),
-                "formula": lambda kpi: kpi_rate(kpi["created_won_count"], kpi["created_count"]),
-            },
-            {
-                "key": "opportunity_count",
-                "level": "process",
-                "label": _("Open Opportunities"),
-                "unit": "count",
-                "tile": True,
-                "sheet": True,
-                "hint": _("neither won nor lost"),
-                "sql": "COUNT(*) FILTER (WHERE %(open)s)",
-            },
-            {
-                "key": "pipeline_value",
-                "level": "process",
-                "label": _("Pipeline"),
-                "unit": "monetary",
-                "tile": True,
-                "sheet": True,
-                "hint": _("expected revenue"),
-                "sql": "SUM(lead.expected_revenue) FILTER (WHERE %(open)s)",
-            },
-            {
-                "key": "weighted_value",
-                "level": "process",
-                "label": _("Weighted Pipeline"),
-                "unit": "monetary",
-                "tile": True,
-                "sheet": True,
-                "hint": _("expected revenue × probability"),
-                "sql": "SUM(lead.prorated_revenue) FILTER (WHERE %(open)s)",
-            },
-            {
-                "key": "won_count",
-                "level": "process",
-                "label": _("Won"),
-                "unit": "count",
-                "sheet": True,
-                "sql": "COUNT(*) FILTER (WHERE %(won)s)",
-            },
-            {
-                "key": "lost_count",
-                "level": "process",
-                "label": _("Lost"),
-                "unit": "count",
-                "sheet": True,
-                "sql": "COUNT(*) FILTER (WHERE %(lost)s)",
-            },
-            {
-                "key": "created_count",
-                "level": "process",
-                "unit": "count",
-                "sql": "COUNT(*) FILTER (WHERE %(created)s)",
-            },
-            {
-                "key": "created_won_count",
-                "level": "process",
-                "unit": "count",
-                "internal": True,
-                "sql": "COUNT(*) FILTER (WHERE %(created)s AND lead.won_status = 'won')",
-            },
-            # Step KPIs: the stays on the step
-            {
-                "key": "reached",
-                "level": "step",
-                "label": _("Reached"),
-                "unit": "count",
-                "column": True,
-                "help": _("Opportunities that were on the step in the period"),
-                "sql": "COUNT(*) FILTER (WHERE %(first_in_period)s)",
-            },
-            {
-                "key": "moved_on",
-                "level": "step",
-                "label": _("Moved On"),
-                "unit": "count",
-                "column": True,
-                "help": _("Went on to a later step or were won"),
-                "sql": "COUNT(*) FILTER (WHERE %(first_in_period)s"
-                " AND (stay.moved_on OR %(won_here)s))",
-            },
-            {
-                "key": "conversion_rate",
-                "level": "step",
-                "label": _("Conversion to Next"),
-                "unit": "percent",
-                "column": True,
-                "skip_last": True,
-                "formula": lambda kpi: kpi_rate(kpi["moved_on"], kpi["reached"]),
-            },
-            {
-                "key": "win_rate_from_step",
-                "level": "step",
-                "label": _("Win Rate from Step"),
-                "unit": "percent",
-                "column": True,
-                "help": _("Closed opportunities that reached the step and were won"),
-                "formula": lambda kpi: kpi_rate(kpi["closed_won"], kpi["closed_count"]),
-            },
-            {
-                "key": "avg_days",
-                "level": "step",
-                "label": _("Average Days"),
-                "unit": "days",
-                "column": True,
-                "sql": "AVG(stay.duration_days) FILTER (WHERE %(left)s)",
-            },
-            {
-                "key": "median_days",
-                "level": "step",
-                "label": _("Median Days"),
-                "unit": "days",
-                "column": True,
-                "median": "stay.duration_days",
-                "where": "%(left)s",
-            },
-            {
-                "key": "open_count",
-                "level": "step",
-                "source": "lead",
-                "label": _("Open"),
-                "unit": "count",
-                "column": True,
-                "sql": "COUNT(*) FILTER (WHERE %(open)s)",
-            },
-            {
-                "key": "closed_count",
-                "level": "step",
-                "unit": "count",
-                "sql": "COUNT(*) FILTER (WHERE %(first_on_step)s AND %(closed_here)s)",
-            },
-            {
-                "key": "closed_won",
-                "level": "step",
-                "unit": "count",
-                "internal": True,
-                "sql": "COUNT(*) FILTER (WHERE %(first_on_step)s AND %(closed_here)s"
-                " AND lead.won_status = 'won')",
-            },
+            {**process._prepare_kpis(definitions, figures), "sources": origins.get(process.id, [])}
+            for process in self
         ]
 
     @api.model
@@ -318,7 +125,8 @@ class CrmSalesProcess(models.Model):
         grouping them per process and per step. Override to add a source (one query)."""
         return {
             "lead": {
-                "from": "lead",
+                "from": "lead JOIN crm_sales_process process ON process.id = lead.sales_process_id"
+                " LEFT JOIN res_partner partner ON partner.id = lead.partner_id",
                 "where": "lead.sales_process_id = ANY(%(process_ids)s)",
                 "process": "lead.sales_process_id",
                 "step": "lead.sales_process_step_id",
@@ -330,6 +138,27 @@ class CrmSalesProcess(models.Model):
                 "where": "stay.step_id = ANY(%(step_ids)s)",
                 "process": "step.process_id",
                 "step": "stay.step_id",
+            },
+            # the key activities each step scheduled on each opportunity (done ones are
+            # archived, cancelled ones deleted): one row per opportunity and step
+            "cadence": {
+                "from": """
+                    (SELECT activity.res_id AS lead_id,
+                            activity.sales_process_step_id AS step_id,
+                            COUNT(*) FILTER (WHERE %(activity_due)s) AS due,
+                            COUNT(*) FILTER (WHERE %(activity_due)s
+                                               AND %(activity_on_time)s) AS on_time,
+                            BOOL_AND(%(activity_on_time)s) AS all_on_time
+                       FROM mail_activity activity
+                      WHERE activity.res_model = 'crm.lead'
+                        AND activity.sales_process_step_id = ANY(%(step_ids)s)
+                   GROUP BY 1, 2) cadence
+                    JOIN crm_sales_process_step step ON step.id = cadence.step_id
+                    JOIN lead ON lead.id = cadence.lead_id
+                """,
+                "where": "TRUE",
+                "process": "step.process_id",
+                "step": "cadence.step_id",
             },
         }
 
@@ -362,12 +191,17 @@ class CrmSalesProcess(models.Model):
             )
         closed = self._kpi_in_period(SQL("lead.date_closed"), period)
         here = SQL("lead.sales_process_id = step.process_id")
+        now = self.env.cr.now()
+        created = self._kpi_in_period(SQL("lead.create_date"), period)
+        responded = SQL("(%s AND lead.first_response_date IS NOT NULL)", created)
+        activity_done = SQL("(activity.active IS NOT TRUE AND activity.date_done IS NOT NULL)")
         return {
+            **self._get_kpi_cadence_terms(period, now, created, responded, activity_done),
             "open": SQL("(lead.active AND lead.won_status = 'pending')"),
             "won": SQL("(lead.won_status = 'won' AND %s)", closed),
             "lost": SQL("(lead.won_status = 'lost' AND %s)", closed),
             "closed": SQL("(%s)", closed),
-            "created": SQL("(%s)", self._kpi_in_period(SQL("lead.create_date"), period)),
+            "created": SQL("(%s)", created),
             "cycle_days": SQL(
                 "(EXTRACT(EPOCH FROM lead.date_closed - lead.create_date) / 86400.0)"
             ),
@@ -378,6 +212,48 @@ class CrmSalesProcess(models.Model):
             "here": SQL("(%s)", here),
             "won_here": SQL("(%s AND lead.won_status = 'won')", here),
             "closed_here": SQL("(%s AND lead.won_status IN ('won', 'lost') AND %s)", here, closed),
+        }
+
+    @api.model
+    def _get_kpi_cadence_terms(self, period, now, created, responded, activity_done):
+        """The terms of speed and cadence (see ``_get_kpi_terms``).
+
+        Opportunities: ``responded`` (created in the period and answered), ``response_due``
+        (and answered, or unanswered past the process's target: plain hours, as it has not
+        been answered yet), ``response_on_target`` (answered within the target),
+        ``stalled`` (open, past its step's stall days), ``won_customer`` (won, for a
+        customer, at any time). Key activities (``activity``): ``activity_due`` (deadline in
+        the period, and done or past), ``activity_on_time`` (done on or before it).
+        """
+        return {
+            "responded": responded,
+            "response_due": SQL(
+                "(%s AND (lead.first_response_date IS NOT NULL"
+                " OR lead.create_date + process.response_target_hours * INTERVAL '1 hour' < %s))",
+                created,
+                now,
+            ),
+            "response_on_target": SQL(
+                "(%s AND lead.response_hours <= process.response_target_hours)", responded
+            ),
+            "stalled": SQL(
+                "(lead.active AND lead.won_status = 'pending' AND lead.sales_process_stall_days > 0"
+                " AND COALESCE(lead.date_last_stage_update, lead.create_date)"
+                " + lead.sales_process_stall_days * INTERVAL '1 day' < %s)",
+                now,
+            ),
+            "won_customer": SQL(
+                "(lead.won_status = 'won' AND partner.commercial_partner_id IS NOT NULL)"
+            ),
+            "activity_due": SQL(
+                "(%s AND (%s OR activity.date_deadline < %s))",
+                self._kpi_in_period(SQL("activity.date_deadline"), period),
+                activity_done,
+                now.date(),
+            ),
+            "activity_on_time": SQL(
+                "(%s AND activity.date_done <= activity.date_deadline)", activity_done
+            ),
         }
 
     @api.model
@@ -423,6 +299,10 @@ class CrmSalesProcess(models.Model):
         History._flush_path_columns()
         History.flush_model()
         self.env["crm.sales.process.step"].flush_model()
+        self.flush_model(["response_target_hours"])
+        self.env["mail.activity"].flush_model(
+            ["active", "date_deadline", "date_done", "sales_process_step_id"]
+        )
         return Lead._search(domain, active_test=False)
 
     # ------------------------------------------------------------------
@@ -438,12 +318,7 @@ class CrmSalesProcess(models.Model):
             "process_ids": list(self.ids),
             "step_ids": steps.ids,
         }
-        lead = SQL(
-            "lead AS NOT MATERIALIZED (SELECT %s.* FROM %s WHERE %s)",
-            SQL.identifier(query.table),
-            query.from_clause,
-            query.where_clause or SQL("TRUE"),
-        )
+        lead = self._get_kpi_lead_cte(query)
         figures = defaultdict(dict)
         sources = self._get_kpi_sources()
         for source_name, source in sources.items():
@@ -454,6 +329,70 @@ class CrmSalesProcess(models.Model):
             if medians:
                 self._read_kpi_medians(figures, source, medians, lead, terms)
         return figures
+
+    @api.model
+    def _get_kpi_lead_cte(self, query):
+        """The CTE ``lead``: the opportunities of ``query``, selected where they are used."""
+        return SQL(
+            "lead AS NOT MATERIALIZED (SELECT %s.* FROM %s WHERE %s)",
+            SQL.identifier(query.table),
+            query.from_clause,
+            query.where_clause or SQL("TRUE"),
+        )
+
+    def _read_kpi_origins(self, query, period):
+        """Lead quality: {process id: [figures per origin]} in one query, an origin being the
+        opportunities' source, medium and campaign (each may be empty), with their won and
+        lost counts, win rate, conversion (created in the period and won) and average won
+        amount; the origins with something in the period, most won first."""
+        terms = self._get_kpi_terms(period)
+        self.env.cr.execute(
+            SQL(
+                """
+                %(no_jit)s
+                WITH %(lead)s
+                SELECT lead.sales_process_id, lead.source_id, source.name, lead.medium_id,
+                       medium.name, lead.campaign_id, campaign.name,
+                       COUNT(*) FILTER (WHERE %(won)s), COUNT(*) FILTER (WHERE %(lost)s),
+                       COUNT(*) FILTER (WHERE %(created)s),
+                       COUNT(*) FILTER (WHERE %(created)s AND lead.won_status = 'won'),
+                       AVG(lead.expected_revenue) FILTER (WHERE %(won)s)
+                  FROM lead
+             LEFT JOIN utm_source source ON source.id = lead.source_id
+             LEFT JOIN utm_medium medium ON medium.id = lead.medium_id
+             LEFT JOIN utm_campaign campaign ON campaign.id = lead.campaign_id
+                 WHERE lead.sales_process_id = ANY(%(process_ids)s)
+              GROUP BY 1, 2, 3, 4, 5, 6, 7
+                HAVING COUNT(*) FILTER (WHERE %(closed)s OR %(created)s) > 0
+              ORDER BY 8 DESC, 10 DESC, 3, 5, 7
+                """,
+                no_jit=KPI_NO_JIT,
+                lead=self._get_kpi_lead_cte(query),
+                process_ids=list(self.ids),
+                **{name: terms[name] for name in ("won", "lost", "created", "closed")},
+            )
+        )
+        origins = defaultdict(list)
+        for row in self.env.cr.fetchall():
+            process_id, source_id, source, medium_id, medium, campaign_id, campaign = row[:7]
+            won, lost, created, created_won, avg_won = row[7:]
+            origins[process_id].append(
+                {
+                    "source_id": source_id or False,
+                    "source": source or "",
+                    "medium_id": medium_id or False,
+                    "medium": medium or "",
+                    "campaign_id": campaign_id or False,
+                    "campaign": campaign or "",
+                    "won_count": won,
+                    "lost_count": lost,
+                    "win_rate": round(kpi_rate(won, won + lost), 2),
+                    "created_count": created,
+                    "conversion_rate": round(kpi_rate(created_won, created), 2),
+                    "avg_won_amount": round(float(avg_won or 0.0), 2),
+                }
+            )
+        return origins
 
     @api.model
     def _get_kpi_source_definitions(self, definitions, source, kind):

@@ -114,6 +114,13 @@ class CrmSalesProcessStep(models.Model):
         help="An open opportunity on this step for longer than this many days is stalled: "
         "highlighted in the pipeline and reminded to its salesperson. 0 = never.",
     )
+    escalate_after_days = fields.Integer(
+        string="Escalate After (days)",
+        default=0,
+        help="An opportunity stalled on this step for this many days more is escalated, once "
+        "per stall: an activity for its sales team's leader (else the salesperson's manager) "
+        "and a note on the opportunity. 0 = never.",
+    )
     # Stored: the pipeline cards of steps without criteria skip the checklist without a query
     exit_criteria_count = fields.Integer(
         string="Checklist Items",
@@ -285,6 +292,40 @@ class CrmSalesProcessStep(models.Model):
                         max=MAX_DAYS,
                     )
                 )
+
+    @api.constrains("escalate_after_days")
+    def _check_escalate_after_days(self):
+        for step in self:
+            if not 0 <= step.escalate_after_days <= MAX_DAYS:
+                raise ValidationError(
+                    self.env._(
+                        "Step “%(step)s” in “%(process)s”: a stalled opportunity is escalated "
+                        "after 0 to %(max)s more days (0 = never), not %(days)s.",
+                        step=step.name,
+                        process=step.process_id.name,
+                        days=step.escalate_after_days,
+                        max=MAX_DAYS,
+                    )
+                )
+
+    def _get_median_stay_days(self):
+        """{step id: median days the opportunities stayed on it}, of the stays that left
+        it, for these steps in one grouped query (deal health)."""
+        if not self.ids:
+            return {}
+        self.env["crm.sales.process.history"].flush_model(["step_id", "duration_days", "date_out"])
+        rows = self.env.execute_query(
+            SQL(
+                """
+                SELECT step_id, PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY duration_days)
+                  FROM crm_sales_process_history
+                 WHERE step_id = ANY(%s) AND date_out IS NOT NULL
+              GROUP BY step_id
+                """,
+                list(self.ids),
+            )
+        )
+        return dict(rows)
 
     @api.depends("stage_id.name", "probability")
     def _compute_display_name(self):

@@ -112,4 +112,5 @@ class CrmSalesProcessStepActivity(models.Model):
             "date_deadline": date_entered + timedelta(days=self.delay_days),
             "user_id": self._get_responsible_user(lead).id,
             "sales_process_step_activity_id": self.id,
+            "sales_process_step_id": self.step_id.id,
         }

@@ -11,6 +11,7 @@ SETTING_MINIMUMS = {
     "sales_process_calibration_min_sample": 1,
     "sales_process_forecast_pdf_detail_limit": 0,
     "sales_process_snapshot_keep": 1,
+    "sales_process_response_target_hours": 1,
 }
 # The greatest: a calibration window of more than a century starts before the first date there
 # is (the others are bounded by their integer column)
@@ -43,6 +44,13 @@ class ResConfigSettings(models.TransientModel):
         default=500,
         help="The forecast PDF lists the opportunities behind its figures up to this many "
         "(the spreadsheet lists them all).",
+    )
+    sales_process_response_target_hours = fields.Integer(
+        string="Response Target (Hours)",
+        config_parameter="crm_sales_process.response_target_hours",
+        default=24,
+        help="The response target of new sales processes: working hours from the creation of "
+        "an opportunity to its first response.",
     )
     sales_process_stalled_reminder = fields.Boolean(
         string="Remind Stalled Opportunities",

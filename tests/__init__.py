@@ -25,3 +25,4 @@ from . import test_pipeline_changes
 from . import test_forecast_accuracy
 from . import test_sales_process_compare
 from . import test_pipeline_review_ui
+from . import test_cadence

@@ -110,6 +110,11 @@ class TestSalesProcessAnalysisData(SalesProcessAnalysisCommon):
                 ("opportunity_count", "count"),
                 ("pipeline_value", "monetary"),
                 ("weighted_value", "monetary"),
+                ("avg_response_hours", "number"),
+                ("response_on_target_rate", "percent"),
+                ("cadence_compliance", "percent"),
+                ("stalled_count", "count"),
+                ("avg_customer_value", "monetary"),
             ],
         )
         self.assertEqual(alpha["tiles"][0]["hint"], "1 won, 1 lost")
@@ -124,6 +129,10 @@ class TestSalesProcessAnalysisData(SalesProcessAnalysisCommon):
                 "avg_days",
                 "median_days",
                 "open_count",
+                "key_activities_due",
+                "cadence_compliance",
+                "win_rate_on_time",
+                "win_rate_late",
             ],
         )
         self.assertIn(("Period", "All time"), analysis["filter_descriptions"])

@@ -1,0 +1,148 @@
+# Copyright 2026 crm_sales_process authors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""The escalation ladder of stalled deals: after its step's stall days and then its escalate
+after days, an opportunity is escalated once per stall to its team leader."""
+
+from markupsafe import Markup
+
+from odoo import api, fields, models
+from odoo.tools import SQL, format_amount, split_every
+
+# Opportunities escalated per batch: the ORM reads, creates and logs a batch at once.
+ESCALATION_BATCH = 1000
+
+
+class CrmLead(models.Model):
+    _inherit = "crm.lead"
+
+    # The stall escalated, as the stage-change date it started from: a later stage change
+    # (the opportunity moved) starts a new stall, escalated again; won and lost ones are not
+    # stalled.
+    sales_process_escalated_stall = fields.Datetime(copy=False, readonly=True)
+
+    @api.model
+    def _get_escalation_lead_ids(self):
+        """Ids of the open opportunities stalled for their step's stall days plus its escalate
+        after days, whose current stall is not escalated yet (one query)."""
+        self.flush_model(
+            [
+                "date_last_stage_update",
+                "sales_process_step_id",
+                "sales_process_escalated_stall",
+                "won_status",
+                "type",
+                "active",
+            ]
+        )
+        self.env["crm.sales.process.step"].flush_model(["stall_days", "escalate_after_days"])
+        rows = self.env.execute_query(
+            SQL(
+                """
+                SELECT lead.id
+                  FROM crm_lead lead
+                  JOIN crm_sales_process_step step ON step.id = lead.sales_process_step_id
+                 WHERE step.stall_days > 0 AND step.escalate_after_days > 0
+                   AND lead.active AND lead.won_status = 'pending'
+                   AND lead.type = 'opportunity'
+                   AND COALESCE(lead.date_last_stage_update, lead.create_date)
+                       + (step.stall_days + step.escalate_after_days) * INTERVAL '1 day' < %s
+                   AND lead.sales_process_escalated_stall IS DISTINCT FROM
+                       COALESCE(lead.date_last_stage_update, lead.create_date)
+              ORDER BY lead.id
+                """,
+                self.env.cr.now(),
+            )
+        )
+        return [row[0] for row in rows]
+
+    @api.model
+    def _escalate_stalled_opportunities(self):
+        """Escalate each opportunity stalled past its step's escalation, once per stall: an
+        activity for its team's leader (else the salesperson's manager), a note on it.
+
+        By batches; each batch is marked escalated in the same transaction as its activities
+        and notes, so that a second run, or a run after a killed one, escalates each stall
+        once. In a cron run, each batch is committed.
+        """
+        lead_ids = self._get_escalation_lead_ids()
+        if not lead_ids:
+            return
+        activity_type = self.env.ref(
+            "crm_sales_process.mail_activity_type_escalated", raise_if_not_found=False
+        )
+        in_cron = bool(self.env.context.get("ir_cron_progress_id"))
+        for batch_ids in split_every(ESCALATION_BATCH, lead_ids):
+            self.browse(batch_ids)._escalate_stall(activity_type)
+            if in_cron:
+                self.env["ir.cron"]._commit_progress(len(batch_ids))
+
+    def _escalate_stall(self, activity_type):
+        """Escalate the stall of these opportunities: one ``mail.activity`` create for all
+        the leaders' activities (``activity_schedule`` would create them one values set at
+        a time: each has its own summary), one batch of notes, one UPDATE marking them."""
+        self.flush_model(["date_last_stage_update"])
+        self.env.execute_query(
+            SQL(
+                "UPDATE crm_lead SET sales_process_escalated_stall = "
+                "COALESCE(date_last_stage_update, create_date) WHERE id = ANY(%s)",
+                list(self.ids),
+            )
+        )
+        self.invalidate_recordset(["sales_process_escalated_stall"])
+        today = fields.Date.context_today(self)
+        model_id = self.env["ir.model"]._get_id(self._name)
+        activities, notes = [], {}
+        for lead in self:
+            leader = lead._get_escalation_leader()
+            details = lead._get_escalation_details()
+            if leader and activity_type:
+                activities.append(
+                    {
+                        "res_model_id": model_id,
+                        "res_id": lead.id,
+                        "activity_type_id": activity_type.id,
+                        "summary": self.env._("Escalated: %(lead)s", lead=lead.name),
+                        "note": details,
+                        "user_id": leader.id,
+                        "date_deadline": today,
+                        "automated": True,
+                    }
+                )
+                notes[lead.id] = Markup("%s<br/>%s") % (
+                    self.env._("Escalated to %(leader)s.", leader=leader.name),
+                    details,
+                )
+            else:
+                notes[lead.id] = Markup("%s<br/>%s") % (
+                    self.env._(
+                        "Not escalated: neither a sales team leader nor a manager of the "
+                        "salesperson to escalate to."
+                    ),
+                    details,
+                )
+        self.env["mail.activity"].sudo().with_context(mail_activity_quick_update=True).create(
+            activities
+        )
+        self._message_log_batch(bodies=notes)
+
+    def _get_escalation_leader(self):
+        """Who a stall of this opportunity goes to: its sales team's leader, else the
+        salesperson's manager in HR."""
+        self.ensure_one()
+        return self.team_id.user_id or self.user_id.employee_id.parent_id.user_id
+
+    def _get_escalation_details(self):
+        """The deal, the days stalled and the value at risk, as the note and activity say."""
+        self.ensure_one()
+        since = self.date_last_stage_update or self.create_date
+        return self.env._(
+            "“%(lead)s” has been on step “%(step)s” for %(days)s days; value at risk: %(value)s.",
+            lead=self.name,
+            step=self.sales_process_step_id.name,
+            days=(fields.Datetime.now() - since).days,
+            value=format_amount(
+                self.env,
+                self.expected_revenue,
+                self.company_currency or self.env.company.currency_id,
+            ),
+        )
