@@ -4,7 +4,7 @@
     "name": "CRM Sales Processes",
     "summary": "Structured sales processes: ordered steps with fixed probabilities, "
     "default processes per salesperson, team or department, pipeline forecast",
-    "version": "19.0.2.0.0",
+    "version": "19.0.3.0.0",
     "category": "Sales/CRM",
     "website": "https://github.com/crm-sales-process/crm_sales_process",
     "author": "crm_sales_process authors",

@@ -210,6 +210,14 @@ upgrade_check() {
               SELECT lead_id FROM crm_sales_process_history GROUP BY lead_id
               HAVING count(DISTINCT step_id) >= 3)")
     [ "$moved" -ge 12 ] || fail "upgrade: $moved of 12 moved opportunities have their three stays"
+    # the opportunities moved forward before the upgrade were answered then (time to respond)
+    local answered
+    answered=$(sql "$DB_UPGRADE" "SELECT count(*) FROM crm_lead lead
+        WHERE lead.name LIKE 'Lifecycle check %' AND lead.first_response_date IS NOT NULL
+          AND lead.response_hours IS NOT NULL AND lead.id IN (
+              SELECT lead_id FROM crm_sales_process_history GROUP BY lead_id
+              HAVING count(DISTINCT step_id) >= 3)")
+    [ "$answered" -ge 12 ] || fail "upgrade: $answered of 12 moved opportunities have a first response"
     local counts="" name
     index=0
     for table in "${!UPGRADE_MODELS[@]}"; do
@@ -218,7 +226,8 @@ upgrade_check() {
         index=$((index + 1))
     done
     note "upgrade $prev_version -> $version: $counts unchanged (checksums, the addon's demo" \
-        "records apart); $stays stays of step history backfilled"
+        "records apart); $stays stays of step history backfilled; $answered moved" \
+        "opportunities answered"
 }
 
 # ------------------------------------------------------------------

@@ -252,7 +252,7 @@ class TestCadenceKpis(SalesProcessCommon):
             (lead.id,),
         )
         self.env.invalidate_all()
-        load_migration("19.0.2.0.0", "post-cadence").migrate(self.env.cr, "19.0.1.0.1")
+        load_migration("19.0.3.0.0", "post-cadence").migrate(self.env.cr, "19.0.2.0.0")
         self.env.invalidate_all()
         self.assertEqual(activities.sales_process_step_id, self.step_lead)
         self.assertTrue(lead.first_response_date)
