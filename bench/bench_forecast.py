@@ -74,6 +74,8 @@ SECONDS_TARGETS = {
     "process_pdf": 2,
     "kpis": 0.6,
     "kpis_period": 0.6,
+    # 10 % of the open opportunities stalled past their escalation
+    "escalation": 10,
     "snapshot": 5,
 }
 HISTORY_MARK = "crm_sales_process.bench_history"

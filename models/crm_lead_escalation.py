@@ -72,23 +72,39 @@ class CrmLead(models.Model):
         )
         in_cron = bool(self.env.context.get("ir_cron_progress_id"))
         for batch_ids in split_every(ESCALATION_BATCH, lead_ids):
-            self.browse(batch_ids)._escalate_stall(activity_type)
+            self.browse(batch_ids)._mark_stall_escalated()._escalate_stall(activity_type)
             if in_cron:
                 self.env["ir.cron"]._commit_progress(len(batch_ids))
 
-    def _escalate_stall(self, activity_type):
-        """Escalate the stall of these opportunities: one ``mail.activity`` create for all
-        the leaders' activities (``activity_schedule`` would create them one values set at
-        a time: each has its own summary), one batch of notes, one UPDATE marking them."""
-        self.flush_model(["date_last_stage_update"])
-        self.env.execute_query(
+    def _mark_stall_escalated(self):
+        """Mark the current stall of these opportunities escalated, in one UPDATE; returns
+        those this transaction marked. The condition is checked again on the locked rows: a
+        concurrent run (the cron and a manual run) that marked them first wins, this one
+        skips them, so a stall gets one escalation."""
+        self.flush_model(["date_last_stage_update", "sales_process_escalated_stall"])
+        rows = self.env.execute_query(
             SQL(
-                "UPDATE crm_lead SET sales_process_escalated_stall = "
-                "COALESCE(date_last_stage_update, create_date) WHERE id = ANY(%s)",
+                """
+                UPDATE crm_lead SET sales_process_escalated_stall =
+                       COALESCE(date_last_stage_update, create_date)
+                 WHERE id = ANY(%s)
+                   AND sales_process_escalated_stall IS DISTINCT FROM
+                       COALESCE(date_last_stage_update, create_date)
+             RETURNING id
+                """,
                 list(self.ids),
             )
         )
         self.invalidate_recordset(["sales_process_escalated_stall"])
+        return self.browse(row[0] for row in rows)
+
+    def _escalate_stall(self, activity_type):
+        """Escalate the stall of these opportunities (marked by ``_mark_stall_escalated``):
+        one ``mail.activity`` create for all the leaders' activities (``activity_schedule``
+        would create them one values set at a time: each has its own summary), one batch of
+        notes."""
+        if not self:
+            return
         today = fields.Date.context_today(self)
         model_id = self.env["ir.model"]._get_id(self._name)
         activities, notes = [], {}

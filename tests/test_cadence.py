@@ -385,6 +385,17 @@ class TestEscalation(SalesProcessCommon):
         Lead._cron_remind_stalled_opportunities()
         self.assertEqual(len(self._escalations(self.lead)[0]), 2)
 
+    def test_marked_before_escalated(self):
+        """A run marks the stalls it escalates first, re-checked on the locked rows: a run that
+        found the same opportunity before another run marked it skips it (one escalation)."""
+        Lead = self.env["crm.lead"]
+        self._stall(self.lead, 6)
+        found_by_both = Lead._get_escalation_lead_ids()
+        self.assertIn(self.lead.id, found_by_both)
+        self.assertEqual(Lead.browse(found_by_both)._mark_stall_escalated(), self.lead)
+        self.assertFalse(Lead.browse(found_by_both)._mark_stall_escalated())
+        self.assertNotIn(self.lead.id, Lead._get_escalation_lead_ids())
+
     def test_manager_and_no_leader(self):
         """Without a team leader: the salesperson's manager; without either: a note only."""
         self.team.user_id = False
