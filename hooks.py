@@ -424,9 +424,19 @@ def _load_demo_snapshots(env):
     leads = Lead.search([("type", "=", "opportunity"), ("sales_process_id", "!=", False)])
     stays = env["crm.sales.process.history"].search([("lead_id", "in", leads.ids)])
     stays_by_lead = stays.sorted("date_in").grouped("lead_id")
+    # crm's own demo opportunities (no process) still open: in the pipeline since they opened,
+    # as they are now, so that today's snapshot continues the trend
+    stock_leads = Lead.search(
+        [
+            ("type", "=", "opportunity"),
+            ("sales_process_id", "=", False),
+            ("active", "=", True),
+            ("won_status", "=", "pending"),
+        ]
+    )
     now = fields.Datetime.now().replace(microsecond=0, second=0)
     Snapshot = env["crm.sales.forecast.snapshot"]
-    for company, company_leads in leads.grouped("company_id").items():
+    for company, company_leads in (leads | stock_leads).grouped("company_id").items():
         if not company:
             continue
         values = []
@@ -434,11 +444,15 @@ def _load_demo_snapshots(env):
             date = now - timedelta(weeks=weeks)
             lines = [
                 _prepare_demo_snapshot_line(lead, stay)
-                for lead in company_leads
+                for lead in company_leads & leads
                 for stay in stays_by_lead.get(lead, stays.browse())
                 if stay.date_in <= date
                 and (not stay.date_out or stay.date_out > date)
                 and not stay.step_id.is_won
+            ] + [
+                _prepare_demo_stock_snapshot_line(lead)
+                for lead in company_leads & stock_leads
+                if (lead.date_open or lead.create_date) <= date
             ]
             if not lines and not values:
                 continue  # before the demo's history
@@ -454,6 +468,25 @@ def _load_demo_snapshots(env):
             )
         Snapshot.create(values)
         Snapshot.with_context(allowed_company_ids=company.ids).take_snapshot()
+
+
+def _prepare_demo_stock_snapshot_line(lead):
+    """The snapshot line of an open demo opportunity without a process, as it is now."""
+    return {
+        "lead_id": lead.id,
+        "user_id": lead.user_id.id,
+        "team_id": lead.team_id.id,
+        "department_id": lead.department_id.id,
+        "stage_id": lead.stage_id.id,
+        "expected_revenue": lead.expected_revenue,
+        "probability": lead.probability,
+        "automated_probability": lead.automated_probability,
+        "forecast_category": lead.forecast_category or "pipeline",
+        "date_deadline": lead.date_deadline,
+        "weighted_revenue": lead.company_id.currency_id.round(
+            lead.expected_revenue * lead.probability / 100
+        ),
+    }
 
 
 def _prepare_demo_snapshot_line(lead, stay):
