@@ -26,6 +26,7 @@ import threading
 import time
 import uuid
 from collections import Counter, defaultdict
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import psycopg2
@@ -37,6 +38,18 @@ REQUEST_TIMEOUT = 120
 # Operations compared between stock and addon (same calls in both runs)
 COMMON_OPS = {"create", "move", "win", "lose", "restore", "forecast_read", "pipeline_read"}
 READ_METHODS = {"formatted_read_group", "web_search_read", "get_kpis", "search_read", "read"}
+# Operations that open or close an opportunity: their times tell which opportunities a pipeline
+# snapshot must hold (check_snapshots)
+OPENNESS_OPS = {"create": True, "restore": True, "win": False, "lose": False}
+# Pipeline snapshots the manager takes during the addon run, at these shares of the run
+SNAPSHOT_SHARES = (0.15, 0.35, 0.55, 0.75, 0.9)
+# Stalled opportunities for the escalation cron: the load's steps stall after 1 day and
+# escalate 1 day later; waves of opportunities are made stalled 3 days ago by SQL (the first
+# before the clients start, the others just before the cron is triggered during the run)
+ESCALATION_WAVES = 3
+ESCALATION_WAVE_SIZE = 40
+STALL_DAYS = ESCALATE_AFTER_DAYS = 1
+STALLED_SINCE = timedelta(days=3)
 POT_FILE = Path(__file__).resolve().parent.parent / "i18n" / "crm_sales_process.pot"
 LOG_LINE = re.compile(
     r"^\S+ \S+ (?P<pid>\d+) \w+ \S+ werkzeug: .*\"(?P<verb>[A-Z]+) (?P<path>\S+) HTTP/[\d.]+\" "
@@ -412,6 +425,8 @@ class Salesperson(threading.Thread):
         self.person = person
         self.random = random.Random(seed)
         self.leads = {}  # id -> expected state as last acknowledged
+        # id -> [(op, start, end)]: the acknowledged operations that opened or closed it
+        self.events = defaultdict(list)
         self.client = None
 
     def expect(self, lead_id, **values):
@@ -458,12 +473,15 @@ class Salesperson(threading.Thread):
 
     def call_op(self, op, func, lead_id=None, expect_refusal=False):
         self.client.tag.op = op
+        start = time.monotonic()
         try:
             outcome, result = run_op(self.run_.stats, op, func, expect_refusal)
         finally:
             self.client.tag.op = None
         if outcome in ("unexpected",) and lead_id:
             self.uncertain(lead_id)
+        if outcome == "ok" and op in OPENNESS_OPS:
+            self.events[lead_id or result].append((op, start, time.monotonic()))
         return outcome, result
 
     def read_lead(self, lead_id):
@@ -831,6 +849,34 @@ class Manager(threading.Thread):
             )
 
 
+class Snapshots(threading.Thread):
+    """The manager takes pipeline snapshots while the salespeople work (addon run)."""
+
+    def __init__(self, run):
+        super().__init__(daemon=True)
+        self.run_ = run
+
+    def run(self):
+        run = self.run_
+        manager = Client(run.url, run.db, "load_mgr", "load_mgr-pw", run.stats).authenticate()
+        for share in SNAPSHOT_SHARES:
+            deadline = run.started + run.duration * share
+            while time.monotonic() < deadline and not run.stop.is_set():
+                time.sleep(0.05)
+            if run.stop.is_set():
+                return
+            start = time.monotonic()
+            outcome, snapshot_ids = run_op(
+                run.stats,
+                "mgr_snapshot",
+                lambda: manager.call("crm.sales.forecast.snapshot", "take_snapshot"),
+            )
+            if outcome == "ok":
+                # The request's span: what was acknowledged before it started is in the
+                # snapshot, what started after it ended is not
+                run.snapshots.append({"ids": snapshot_ids, "start": start, "end": time.monotonic()})
+
+
 # ----------------------------------------------------------------------------------------
 # Faults
 # ----------------------------------------------------------------------------------------
@@ -890,10 +936,11 @@ class Faults(threading.Thread):
         schedule = [
             (0.2, self.kill_busy_worker),
             (0.3, self.terminate_cron_connection),
-            (0.7, lambda: self.trigger_crons("second trigger (the cron runs again)")),
+            (0.7, self.second_trigger),
         ]
         if self.run_.mode == "proc":
             schedule.append((0.4, self.step_burst))
+            schedule.append((0.5, self.escalation_trigger))
         threads = [threading.Thread(target=self.at, args=item, daemon=True) for item in schedule]
         for thread in threads:
             thread.start()
@@ -966,13 +1013,43 @@ class Faults(threading.Thread):
                 )
         self.log("burst ends: 10 percentage changes per hot step")
 
-    def trigger_crons(self, label):
+    def escalation_trigger(self):
+        """A second wave of stalled opportunities, then the stall cron run at once in an HTTP
+        worker (Run Manually) while the salespeople move, win and lose them: the cron worker
+        may still be busy with other jobs (on a new database, Odoo's auto-vacuum keeps it busy
+        for the first minute)."""
+        run = self.run_
+        stalled = run.stall_wave(1)
+        self.log(f"{stalled} more opportunities stalled: the stall cron runs manually")
+        try:
+            result = run.admin.call("ir.cron", "method_direct_trigger", [run.stall_cron_id])
+        except RpcError as error:
+            if "already executing" not in error.message:
+                raise
+            self.log("the stall cron is running in the cron worker: not run manually")
+            return
+        # A failed job (e.g. a serialization failure against a salesperson's write) is rolled
+        # back and runs again later: the end check wants every stall escalated once
+        self.log(
+            "the stall cron ran manually"
+            if result is True
+            else f"the stall cron failed, rolled back: {json.dumps(result)[:200]}"
+        )
+
+    def second_trigger(self):
+        run = self.run_
+        if run.mode == "proc":
+            stalled = run.stall_wave(2)
+            self.log(f"{stalled} more opportunities stalled")
+        self.trigger_crons("second trigger (the cron runs again)")
+
+    def trigger_crons(self, label, cron_ids=None):
         """Make the crons due now. A cron being executed cannot be written (Odoo locks it):
         each is made due on its own, a running one is left running."""
         run = self.run_
         nextcall = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(time.time() - 60))
         states = []
-        for cron_id in run.cron_ids:
+        for cron_id in cron_ids or run.cron_ids:
             for _attempt in range(5):
                 try:
                     run.admin.call("ir.cron", "write", [cron_id], {"nextcall": nextcall})
@@ -1042,6 +1119,9 @@ class LoadRun:
         self.killed_pid = None
         self.cron_fault_time = None
         self._steps_cache = {}
+        self.snapshots = []  # [{"ids", "start", "end"}] taken by the manager (addon run)
+        self.stall_cron_id = None
+        self.escalation = {}  # the stalled opportunities' set-up (setup_escalations)
 
     def steps_of(self, process_id):
         if process_id not in self._steps_cache:
@@ -1070,9 +1150,11 @@ class LoadRun:
         self.cron_ids = [xmlid(self.admin, "crm", "website_crm_score_cron")]
         self.admin.call("ir.cron", "write", self.cron_ids, {"active": True})
         if self.mode == "proc":
-            self.cron_ids.append(
-                xmlid(self.admin, "crm_sales_process", "ir_cron_crm_lead_stalled_reminder")
+            # The stall cron: reminds the stalled opportunities, escalates the longer stalled
+            self.stall_cron_id = xmlid(
+                self.admin, "crm_sales_process", "ir_cron_crm_lead_stalled_reminder"
             )
+            self.cron_ids.append(self.stall_cron_id)
             # The steps whose percentage the manager changes while leads move onto them
             for key in ("standard", "team"):
                 step = self.layout["processes"][key]["steps"][1]
@@ -1082,20 +1164,27 @@ class LoadRun:
             Salesperson(self, person, seed=self.args.seed + n)
             for n, person in enumerate(self.layout["salespeople"][: self.args.clients])
         ]
+        if self.mode == "proc":
+            self.setup_escalations(threads)
         threads.append(Manager(self, seed=self.args.seed - 1))
         faults = Faults(self) if self.args.faults else None
+        snapshots = Snapshots(self) if self.mode == "proc" else None
         self.started = time.monotonic()
         log_offset = Path(self.logfile).stat().st_size
         for thread in threads:
             thread.start()
         if faults:
             faults.start()
+        if snapshots:
+            snapshots.start()
         time.sleep(self.duration)
         self.stop.set()
         for thread in threads:
             thread.join(REQUEST_TIMEOUT + 10)
         if faults:
             faults.join(30)
+        if snapshots:
+            snapshots.join(REQUEST_TIMEOUT + 10)
         elapsed = time.monotonic() - self.started
         result = {
             "mode": self.mode,
@@ -1113,6 +1202,89 @@ class LoadRun:
         result["checks"] = checks.run_all()
         Path(self.args.result).write_text(json.dumps(result, indent=1))
         return result
+
+    def setup_escalations(self, salespeople):
+        """Stalled opportunities for the escalation cron: the load's steps stall after 1 day
+        and escalate 1 day later, the team leaders get the escalations, and
+        ESCALATION_WAVES x ESCALATION_WAVE_SIZE opportunities are created for the
+        salespeople (who move, win and lose them like their own); the first wave is stalled
+        at once, the others during the run (stall_wave)."""
+        admin = self.admin
+        step_ids = [
+            step["id"]
+            for process in self.layout["processes"].values()
+            for step in process["steps"]
+            if not step["is_won"]
+        ]
+        admin.call(
+            "crm.sales.process.step",
+            "write",
+            step_ids,
+            {"stall_days": STALL_DAYS, "escalate_after_days": ESCALATE_AFTER_DAYS},
+        )
+        admin.call(
+            "crm.team", "write", self.layout["teams"], {"user_id": self.layout["manager"]["uid"]}
+        )
+        conn = pg(self.db)
+        with conn.cursor() as cr:
+            # What this run writes is above these ids (a reused database keeps older runs')
+            cr.execute("SELECT coalesce(max(id), 0) FROM mail_message")
+            message_floor = cr.fetchone()[0]
+            cr.execute("SELECT coalesce(max(id), 0) FROM mail_activity")
+            activity_floor = cr.fetchone()[0]
+        conn.close()
+        total = ESCALATION_WAVES * ESCALATION_WAVE_SIZE
+        owners = [salespeople[i % len(salespeople)] for i in range(total)]
+        vals_list = []
+        for owner in owners:
+            vals_list.append(
+                {
+                    "name": f"Load stalled {owner.person['login']} {uuid.uuid4().hex[:10]}",
+                    "type": "opportunity",
+                    "expected_revenue": random.Random(len(vals_list)).randint(10, 1000) * 100,
+                    "user_id": owner.person["uid"],
+                    "team_id": owner.person["team"],
+                }
+            )
+        created = time.monotonic()
+        lead_ids = admin.call("crm.lead", "create", vals_list)
+        for lead_id, owner, vals in zip(lead_ids, owners, vals_list, strict=True):
+            owner.leads[lead_id] = {
+                "name": vals["name"],
+                "revenue": vals["expected_revenue"],
+                "active": True,
+                "won": False,
+                "stage": None,
+                "process": None,
+                "uncertain": False,
+            }
+            owner.events[lead_id].append(("create", created, created))
+        self.escalation = {
+            "lead_ids": lead_ids,
+            "waves": [lead_ids[n::ESCALATION_WAVES] for n in range(ESCALATION_WAVES)],
+            "stalled_since": {},  # lead id -> the stall start set by stall_wave
+            "message_floor": message_floor,
+            "activity_floor": activity_floor,
+            "activity_type": xmlid(admin, "crm_sales_process", "mail_activity_type_escalated"),
+        }
+        self.stall_wave(0)
+
+    def stall_wave(self, wave):
+        """Make the open opportunities of a wave stalled since STALLED_SINCE ago (past their
+        step's stall and escalate after days): one UPDATE, as if they had not moved since.
+        Returns how many."""
+        since = (datetime.now(timezone.utc) - STALLED_SINCE).replace(microsecond=0, tzinfo=None)
+        conn = pg(self.db)
+        with conn.cursor() as cr:
+            cr.execute(
+                "UPDATE crm_lead SET date_last_stage_update = %s WHERE id = ANY(%s) AND active "
+                "AND won_status = 'pending' RETURNING id",
+                (since, self.escalation["waves"][wave]),
+            )
+            stalled = [row[0] for row in cr.fetchall()]
+        conn.close()
+        self.escalation["stalled_since"].update(dict.fromkeys(stalled, since))
+        return len(stalled)
 
     def replica_xacts(self):
         if not self.args.replica_port:
@@ -1181,6 +1353,8 @@ class Checks:
         checks = {}
         # Let the cron run once more after the fault and settle
         checks["cron_after_fault"] = self.check_cron()
+        if run.mode == "proc":
+            checks["escalations"] = self.check_escalations()
         checks["committed_kept"] = self.check_committed()
         checks["lost_out_of_forecast"] = self.check_lost()
         checks["won_100"] = self.check_won()
@@ -1189,6 +1363,7 @@ class Checks:
             checks["default_rules_unique"] = self.check_rules_unique()
             checks["worker_rule_cache"] = self.check_worker_cache()
             checks["forecast_wizard_vs_sql"] = self.check_forecast_wizard()
+            checks["snapshots"] = self.check_snapshots()
         checks["forecast_read_vs_sql"] = self.check_forecast_read()
         checks["weighted_revenue_current"] = self.check_weighted_revenue()
         checks["workers"] = self.check_workers()
@@ -1396,6 +1571,251 @@ class Checks:
             "violations": 0 if ok else 1,
             "rpc": [count, total],
             "sql": [sql_count, round(float(prorated), 2)],
+        }
+
+    # -- pipeline snapshots ------------------------------------------------------------------
+
+    def check_snapshots(self):
+        """Each snapshot taken (during the load, and one more now that nothing moves) against
+        SQL over its own lines: the stored totals are the lines' count and sums, one line per
+        opportunity, each line a committed state of an open opportunity of the snapshot's
+        company; the opportunities the clients had opened or closed before the snapshot's
+        request (and did not touch during it) are in it or not; the last one holds exactly
+        the open pipeline."""
+        run = self.run
+        company = run.layout["company_id"]
+        final_ids = run.admin.call("crm.sales.forecast.snapshot", "take_snapshot")
+        open_now = self.sql(
+            """
+            SELECT coalesce(array_agg(id), '{}'), coalesce(sum(coalesce(expected_revenue, 0)), 0)
+              FROM crm_lead
+             WHERE company_id = %s AND type = 'opportunity' AND active AND won_status != 'won'
+            """,
+            (company,),
+        )[0]
+        snapshot_ids = [i for snap in run.snapshots for i in snap["ids"]] + final_ids
+        rows = self.sql(
+            """
+            SELECT s.id, s.line_count, s.pipeline_value, s.weighted_value,
+                   count(l.id), count(DISTINCT l.lead_id),
+                   coalesce(sum(l.expected_revenue), 0), coalesce(sum(l.weighted_revenue), 0),
+                   count(l.id) FILTER (WHERE l.lead_id IS NULL),
+                   count(l.id) FILTER (WHERE l.weighted_revenue
+                       != round(l.expected_revenue * l.probability / 100, cur.decimal_places)),
+                   count(l.id) FILTER (WHERE lead.company_id IS DISTINCT FROM s.company_id
+                       OR lead.type != 'opportunity'
+                       -- the snapshot's date is to the second, create_date is not
+                       OR date_trunc('second', lead.create_date) > s.date),
+                   count(l.id) FILTER (WHERE l.expected_revenue
+                       != coalesce(lead.expected_revenue, 0)),
+                   count(l.id) FILTER (WHERE step.id IS NOT NULL
+                       AND (step.process_id IS DISTINCT FROM l.sales_process_id
+                            OR step.stage_id IS DISTINCT FROM l.stage_id)),
+                   count(l.id) FILTER (WHERE stage.is_won),
+                   coalesce(array_agg(l.lead_id) FILTER (WHERE l.lead_id IS NOT NULL), '{}')
+              FROM crm_sales_forecast_snapshot s
+              JOIN res_company company ON company.id = s.company_id
+              JOIN res_currency cur ON cur.id = company.currency_id
+              LEFT JOIN crm_sales_forecast_snapshot_line l ON l.snapshot_id = s.id
+              LEFT JOIN crm_lead lead ON lead.id = l.lead_id
+              LEFT JOIN crm_sales_process_step step ON step.id = l.sales_process_step_id
+              LEFT JOIN crm_stage stage ON stage.id = l.stage_id
+             WHERE s.id = ANY(%s)
+             GROUP BY s.id
+            """,
+            (snapshot_ids,),
+        )
+        line_problems = (
+            "lines without an opportunity",
+            "weighted revenue is not revenue x probability",
+            "opportunity of another company, not an opportunity, or created after",
+            "revenue differs from the opportunity's",
+            "step not of its process and stage",
+            "on a won stage",
+        )
+        problems = []
+        lead_sets = {}
+        lines = 0
+        for row in rows:
+            snapshot_id, header, counts = row[0], row[1:4], row[4:6]
+            sums, flagged, lead_ids = row[6:8], row[8:14], row[14]
+            lines += counts[0]
+            lead_sets[snapshot_id] = set(lead_ids)
+            if tuple(header) != (counts[0], *sums):
+                problems.append(
+                    f"snapshot {snapshot_id}: stored {list(map(str, header))}, lines give "
+                    f"{[counts[0], *map(str, sums)]}"
+                )
+            if counts[1] + flagged[0] != counts[0]:
+                problems.append(f"snapshot {snapshot_id}: an opportunity on several lines")
+            problems += [
+                f"snapshot {snapshot_id}: {count} line(s): {label}"
+                for count, label in zip(flagged, line_problems, strict=True)
+                if count
+            ]
+        problems += [f"snapshot {i} missing" for i in snapshot_ids if i not in lead_sets]
+        membership, checked = self.snapshot_membership(lead_sets)
+        problems += membership
+        final = lead_sets.get(final_ids[0], set()) if final_ids else set()
+        open_ids, open_value = set(open_now[0]), open_now[1]
+        final_header = next((row[2] for row in rows if final_ids and row[0] == final_ids[0]), None)
+        if final != open_ids or final_header != open_value:
+            problems.append(
+                f"last snapshot: {len(final)} opportunities, {final_header}; open pipeline in "
+                f"SQL: {len(open_ids)}, {open_value} (missing {sorted(open_ids - final)[:5]}, "
+                f"extra {sorted(final - open_ids)[:5]})"
+            )
+        return {
+            "violations": len(problems),
+            "snapshots": len(snapshot_ids),
+            "lines": lines,
+            "membership_checked": checked,
+            "samples": problems[:10],
+        }
+
+    def snapshot_membership(self, lead_sets):
+        """Each snapshot of the load against the salespeople's acknowledged operations: an
+        opportunity opened (created, restored) before the snapshot's request started and not
+        closed (won, lost) since is in it; one closed before, or created after it ended, is
+        not. Opportunities with an operation during the request, or whose last request failed
+        unexpectedly, can be either way: left out."""
+        problems = []
+        checked = 0
+        for snap in self.run.snapshots:
+            lead_ids = lead_sets.get(snap["ids"][0], set()) if snap["ids"] else set()
+            for client in self.salespeople:
+                for lead_id, events in client.events.items():
+                    state = client.leads.get(lead_id)
+                    if not state or state["uncertain"]:
+                        continue
+                    if any(
+                        start <= snap["end"] and end >= snap["start"] for _op, start, end in events
+                    ):
+                        continue
+                    before = [op for op, _start, end in events if end < snap["start"]]
+                    expected = OPENNESS_OPS[before[-1]] if before else False
+                    checked += 1
+                    if expected != (lead_id in lead_ids):
+                        problems.append(
+                            f"snapshot {snap['ids'][0]}: opportunity {lead_id} "
+                            f"{'missing' if expected else 'there'} (its operations before: "
+                            f"{before or 'none, created after'})"
+                        )
+        return problems, checked
+
+    # -- escalation of stalled opportunities -------------------------------------------------
+
+    def run_stall_cron(self):
+        """Run the stall cron once more now (Run Manually: in the HTTP worker, the answer
+        comes when it is done), after the run's triggers and the killed cron run."""
+        run = self.run
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                result = run.admin.call("ir.cron", "method_direct_trigger", [run.stall_cron_id])
+            except RpcError as error:
+                # still running from a trigger of the load: wait for it
+                if "already executing" not in error.message or time.monotonic() > deadline:
+                    raise
+                time.sleep(1)
+                continue
+            if isinstance(result, dict):  # the job failed: Odoo's error dialog action
+                return f"failed: {json.dumps(result.get('params'))[:300]}"
+            return "done"
+
+    def stall_cron_runs(self):
+        """How the stall cron's runs of this run ended, from Odoo's log (cron worker and
+        manual runs alike): a run that fails (e.g. a serialization failure against a
+        salesperson's write) is rolled back whole."""
+        ended = re.compile(
+            rf"ir_cron: Job '.*' \({self.run.stall_cron_id}\) (fully done|partially done|failed)"
+        )
+        outcomes = Counter()
+        with open(self.run.logfile, errors="replace") as log:
+            log.seek(self.log_offset)
+            for line in log:
+                found = ended.search(line)
+                if found:
+                    outcomes[found.group(1)] += 1
+        return dict(outcomes)
+
+    def check_escalations(self):
+        """The stall cron escalates each stall once (triggered during the load, once with the
+        fault that terminates its connection, and once more now): no opportunity has two
+        escalation notes or activities in this run (each opportunity was made stalled at most
+        once; the stalls of the run's own opportunities are too young to escalate); an
+        opportunity's stall is marked escalated exactly when it got its note (one
+        transaction); after the last run no opportunity is left stalled past its escalation
+        and not escalated (the model's own condition in SQL)."""
+        run = self.run
+        escalation = run.escalation
+        final_run = self.run_stall_cron()
+        notes = dict(
+            self.sql(
+                "SELECT res_id, count(*) FROM mail_message WHERE model = 'crm.lead' AND id > %s "
+                "AND (body LIKE '%%Escalated to %%' OR body LIKE '%%Not escalated:%%') "
+                "GROUP BY res_id",
+                (escalation["message_floor"],),
+            )
+        )
+        activities = dict(
+            self.sql(
+                "SELECT res_id, count(*) FROM mail_activity WHERE res_model = 'crm.lead' "
+                "AND activity_type_id = %s AND id > %s GROUP BY res_id",
+                (escalation["activity_type"], escalation["activity_floor"]),
+            )
+        )
+        problems = [f"opportunity {i}: {n} escalation notes" for i, n in notes.items() if n > 1]
+        problems += [
+            f"opportunity {i}: {n} escalation activities" for i, n in activities.items() if n > 1
+        ]
+        created = set(run.created)
+        problems += [
+            f"opportunity {i} of the load escalated (too young)" for i in notes if i in created
+        ]
+        stalled_since = escalation["stalled_since"]
+        rows = self.sql(
+            "SELECT id, sales_process_escalated_stall, active AND won_status = 'pending', "
+            "date_last_stage_update FROM crm_lead WHERE id = ANY(%s)",
+            (escalation["lead_ids"],),
+        )
+        still_stalled = 0
+        for lead_id, marker, is_open, last_move in rows:
+            since = stalled_since.get(lead_id)
+            marked = since is not None and marker == since
+            if marked != (notes.get(lead_id, 0) == 1):
+                problems.append(
+                    f"opportunity {lead_id}: stall marked {marker}, "
+                    f"{notes.get(lead_id, 0)} escalation note(s)"
+                )
+            if since is not None and is_open and last_move == since:
+                still_stalled += 1
+        pending = self.sql(
+            """
+            SELECT lead.id
+              FROM crm_lead lead
+              JOIN crm_sales_process_step step ON step.id = lead.sales_process_step_id
+             WHERE step.stall_days > 0 AND step.escalate_after_days > 0
+               AND lead.active AND lead.won_status = 'pending' AND lead.type = 'opportunity'
+               AND COALESCE(lead.date_last_stage_update, lead.create_date)
+                   + (step.stall_days + step.escalate_after_days) * INTERVAL '1 day'
+                   < now() AT TIME ZONE 'UTC'
+               AND lead.sales_process_escalated_stall IS DISTINCT FROM
+                   COALESCE(lead.date_last_stage_update, lead.create_date)
+            """
+        )
+        problems += [
+            f"opportunity {row[0]} stalled past its escalation, not escalated" for row in pending
+        ]
+        return {
+            "violations": len(problems),
+            "stall_cron_runs": self.stall_cron_runs(),
+            "final_run": final_run,
+            "made_stalled": len(stalled_since),
+            "escalated": len(notes),
+            "still_stalled_at_end": still_stalled,
+            "moved_or_closed_first": len(stalled_since) - len(notes),
+            "samples": problems[:10],
         }
 
     # -- workers, cache, cron ----------------------------------------------------------------
@@ -1744,6 +2164,21 @@ def compare(paths):
             for r in results
         ],
     )
+    if any("snapshots" in r["checks"] for r in results):
+        # The addon's pipeline snapshots and stall escalations (stock has neither)
+
+        def figures(result, check, keys):
+            values = result["checks"].get(check)
+            return " / ".join(str(values.get(key)) for key in keys) if values else "-"
+
+        row(
+            "snapshots / lines checked",
+            [figures(r, "snapshots", ("snapshots", "lines")) for r in results],
+        )
+        row(
+            "stalled / escalated",
+            [figures(r, "escalations", ("made_stalled", "escalated")) for r in results],
+        )
     ops = sorted({op for r in results for op in r["latency"]})
     print("\nlatency p50 / p95 ms (n)")
 
