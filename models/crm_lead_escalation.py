@@ -62,7 +62,7 @@ class CrmLead(models.Model):
 
         By batches; each batch is marked escalated in the same transaction as its activities
         and notes, so that a second run, or a run after a killed one, escalates each stall
-        once. In a cron run, each batch is committed.
+        once. In a cron run, each batch is committed (and retried, see ``_run_cron_step``).
         """
         lead_ids = self._get_escalation_lead_ids()
         if not lead_ids:
@@ -70,11 +70,13 @@ class CrmLead(models.Model):
         activity_type = self.env.ref(
             "crm_sales_process.mail_activity_type_escalated", raise_if_not_found=False
         )
-        in_cron = bool(self.env.context.get("ir_cron_progress_id"))
         for batch_ids in split_every(ESCALATION_BATCH, lead_ids):
-            self.browse(batch_ids)._mark_stall_escalated()._escalate_stall(activity_type)
-            if in_cron:
-                self.env["ir.cron"]._commit_progress(len(batch_ids))
+            self._run_cron_step(self._escalate_batch, batch_ids, activity_type)
+
+    @api.model
+    def _escalate_batch(self, lead_ids, activity_type):
+        """Escalate the stalls of ``lead_ids`` not escalated yet (by a concurrent run)."""
+        self.browse(lead_ids)._mark_stall_escalated()._escalate_stall(activity_type)
 
     def _mark_stall_escalated(self):
         """Mark the current stall of these opportunities escalated, in one UPDATE; returns

@@ -9,6 +9,10 @@ from markupsafe import Markup
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.fields import Domain
+from odoo.service.model import (
+    MAX_TRIES_ON_CONCURRENCY_FAILURE,
+    PG_CONCURRENCY_EXCEPTIONS_TO_RETRY,
+)
 from odoo.tools import SQL, format_date
 
 from .crm_sales_process_exit_criterion import UNFILLABLE_TYPES
@@ -494,8 +498,27 @@ class CrmLead(models.Model):
     def _cron_remind_stalled_opportunities(self):
         """Daily: remind the salespeople of newly stalled opportunities, escalate those
         stalled for longer (see crm_lead_escalation)."""
-        self._remind_stalled_opportunities()
+        self._run_cron_step(self._remind_stalled_opportunities)
         self._escalate_stalled_opportunities()
+
+    @api.model
+    def _run_cron_step(self, step, *args):
+        """Run ``step(*args)`` in a cron run as a transaction of its own: committed when done,
+        and run again in a new transaction (at most MAX_TRIES_ON_CONCURRENCY_FAILURE times)
+        when a salesperson's concurrent write on one of its opportunities made it fail, as
+        Odoo does for HTTP requests (crons get no such retry): else that write would undo the
+        whole day's run. Outside a cron run, ``step`` just runs in the caller's transaction."""
+        if not self.env.context.get("ir_cron_progress_id"):
+            return step(*args)
+        for tries_left in reversed(range(MAX_TRIES_ON_CONCURRENCY_FAILURE)):
+            try:
+                result = step(*args)
+                self.env["ir.cron"]._commit_progress()
+                return result
+            except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
+                if not tries_left:
+                    raise
+                self.env.cr.rollback()
 
     @api.model
     def _remind_stalled_opportunities(self):

@@ -3,6 +3,9 @@
 """Time to respond: the first response of an opportunity on a process, and its hours."""
 
 from datetime import datetime, timedelta
+from unittest.mock import patch
+
+from psycopg2.errors import SerializationFailure
 
 from odoo import fields
 from odoo.exceptions import ValidationError
@@ -395,6 +398,32 @@ class TestEscalation(SalesProcessCommon):
         self.assertEqual(Lead.browse(found_by_both)._mark_stall_escalated(), self.lead)
         self.assertFalse(Lead.browse(found_by_both)._mark_stall_escalated())
         self.assertNotIn(self.lead.id, Lead._get_escalation_lead_ids())
+
+    def test_cron_step_retried_after_concurrent_write(self):
+        """In a cron run, a step a concurrent write made fail runs again in a new transaction;
+        outside a cron it runs once, in the caller's. (The commit and rollback are recorded,
+        not done: the test's transaction must stay.)"""
+        Lead = self.env["crm.lead"]
+        calls, done = [], []
+
+        def step(value):
+            calls.append(value)
+            if len(calls) == 1:
+                raise SerializationFailure("could not serialize access")
+            return value
+
+        cron = self.env["ir.cron"]
+        with (
+            patch.object(type(cron), "_commit_progress", lambda self: done.append("commit")),
+            patch.object(self.env.cr, "rollback", lambda: done.append("rollback")),
+        ):
+            in_cron = Lead.with_context(ir_cron_progress_id=1)
+            self.assertEqual(in_cron._run_cron_step(step, 7), 7)
+            self.assertEqual((calls, done), ([7, 7], ["rollback", "commit"]))
+            calls.clear()
+            with self.assertRaises(SerializationFailure):
+                Lead._run_cron_step(step, 8)
+        self.assertEqual(calls, [8])
 
     def test_manager_and_no_leader(self):
         """Without a team leader: the salesperson's manager; without either: a note only."""
