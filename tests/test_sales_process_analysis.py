@@ -232,6 +232,33 @@ class TestSalesProcessAnalysisData(SalesProcessAnalysisCommon):
         self.assertIn(self.salesman.id, user_ids)
         self.assertIn(self.manager.id, user_ids)
 
+    def test_forecast_figures(self):
+        """Commit, best case, pipeline, weighted and won per process: the forecast wizard's
+        figures for the same opportunities (one rule for both, CATEGORY_FIGURES)."""
+        self.deal_offer.forecast_category = "commit"
+        self.deal_new.forecast_category = "best_case"
+        self.deal_sam.forecast_category = "omitted"
+        analysis = self.Analysis.get_analysis({"process_ids": self.alpha.ids})
+        alpha = self._process(analysis, self.alpha)
+        self.assertEqual(
+            [(item["key"], item["value"]) for item in alpha["forecast"]],
+            [
+                ("commit_revenue", 2000),
+                ("best_case_revenue", 3000),
+                ("pipeline_revenue", 3000),  # Sam's omitted
+                ("weighted_value", 1000),  # Offer 2,000 × 50 %
+                ("won_revenue", 10000),
+            ],
+        )
+        self.assertEqual(alpha["forecast"][0]["label"], "Commit")
+        wizard = self.env["crm.sales.forecast.wizard"].create(
+            {"company_id": self.env.company.id, "process_ids": self.alpha.ids}
+        )
+        total = wizard._get_forecast_summary()["total"]
+        for key in ("commit_revenue", "best_case_revenue", "pipeline_revenue", "won_revenue"):
+            self.assertEqual(alpha[key], total[key], key)
+        self.assertEqual(alpha["weighted_value"], total["prorated_revenue"])
+
     def test_print_action(self):
         """The dashboard's Print button: the PDF report with the dashboard's filters."""
         action = self.Analysis.action_print_pdf(
@@ -262,6 +289,8 @@ class TestSalesProcessAnalysisData(SalesProcessAnalysisCommon):
         self.assertEqual(alpha["Won"], 1)
         self.assertEqual(alpha["Lost"], 1)
         self.assertEqual(alpha["Pipeline"], 3500)
+        self.assertEqual(alpha["Won in Period"], 10000)
+        self.assertIn("Commit", alpha)
         self.assertEqual(alpha["Currency"], self.env.company.currency_id.name)
         self.assertEqual(rows[header_index + 2][0], "Omega Analysis")
 
@@ -316,6 +345,9 @@ class TestSalesProcessAnalysisPdf(SalesProcessAnalysisCommon):
             "SP Verbal",
             "60 % to next",
             "Observed %",
+            "Forecast",
+            "Best Case",
+            "Won in Period",
         ):
             self.assertIn(expected, text)
         self.assertLess(text.index("Alpha Analysis"), text.index("Omega Analysis"))
