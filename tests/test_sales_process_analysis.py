@@ -259,6 +259,38 @@ class TestSalesProcessAnalysisData(SalesProcessAnalysisCommon):
             self.assertEqual(alpha[key], total[key], key)
         self.assertEqual(alpha["weighted_value"], total["prorated_revenue"])
 
+    def test_sources(self):
+        """Lead quality per origin reaches the dashboard, the PDF and the XLSX as ``sources``
+        of each process: the won and the lost deal came from a fair, the others from nowhere."""
+        fair = self.env["utm.source"].create({"name": "Trade Fair"})
+        (self.deal_won | self.deal_lost).source_id = fair
+        alpha = self._process(
+            self.Analysis.get_analysis({"process_ids": self.alpha.ids}), self.alpha
+        )
+        origins = {origin["source"]: origin for origin in alpha["sources"]}
+        self.assertEqual(set(origins), {"Trade Fair", ""})
+        self.assertEqual(
+            {
+                key: origins["Trade Fair"][key]
+                for key in ("won_count", "lost_count", "win_rate", "avg_won_amount")
+            },
+            {"won_count": 1, "lost_count": 1, "win_rate": 50.0, "avg_won_amount": 10000.0},
+        )
+        self.assertEqual(origins[""]["created_count"], 3)
+        content = self.env["report.crm_sales_process.analysis_xlsx"].create_xlsx_report(
+            [], {"process_ids": self.alpha.ids}
+        )[0]
+        rows = list(
+            openpyxl.load_workbook(io.BytesIO(content))["Sources"].iter_rows(values_only=True)
+        )
+        lines = [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
+        fair_line = next(line for line in lines if line["Source"] == "Trade Fair")
+        self.assertEqual(fair_line["Sales Process"], "Alpha Analysis")
+        self.assertEqual((fair_line["Won"], fair_line["Lost"]), (1, 1))
+        self.assertEqual(fair_line["Win Rate (%)"], 50)
+        self.assertEqual(fair_line["Average Won"], 10000)
+        self.assertEqual(len(lines), 2)
+
     def test_print_action(self):
         """The dashboard's Print button: the PDF report with the dashboard's filters."""
         action = self.Analysis.action_print_pdf(
@@ -276,7 +308,7 @@ class TestSalesProcessAnalysisData(SalesProcessAnalysisCommon):
         )
         self.assertRegex(filename, r"^sales-process-analysis-\d{4}-\d\d-\d\d\.xlsx$")
         workbook = openpyxl.load_workbook(io.BytesIO(content))
-        self.assertEqual(workbook.sheetnames, ["KPIs", "Steps"])
+        self.assertEqual(workbook.sheetnames, ["KPIs", "Steps", "Sources"])
         kpis = workbook["KPIs"]
         self.assertEqual(kpis["A1"].value, "Sales Process Analysis")
         rows = list(kpis.iter_rows(values_only=True))
@@ -348,6 +380,8 @@ class TestSalesProcessAnalysisPdf(SalesProcessAnalysisCommon):
             "Forecast",
             "Best Case",
             "Won in Period",
+            "Lead Sources",
+            "Average Won",
         ):
             self.assertIn(expected, text)
         self.assertLess(text.index("Alpha Analysis"), text.index("Omega Analysis"))
