@@ -33,6 +33,8 @@
         "report/crm_sales_forecast_templates.xml",
         "report/crm_sales_process_analysis_reports.xml",
         "report/crm_sales_process_analysis_templates.xml",
+        "report/crm_sales_forecast_review_reports.xml",
+        "report/crm_sales_forecast_review_templates.xml",
         "wizards/crm_sales_forecast_wizard_views.xml",
         "wizards/crm_sales_process_calibration_wizard_views.xml",
         "views/crm_lead_forecast_views.xml",

@@ -15,6 +15,14 @@ from .crm_sales_process_step import FORECAST_CATEGORIES
 
 # Categories an open opportunity may be in (won ones show "won", lost ones nothing)
 OPEN_FORECAST_CATEGORIES = {key for key, _label in FORECAST_CATEGORIES}
+# Figures of the forecast categories over the open pipeline: the categories each one sums (an
+# opportunity without a category counts as pipeline). The one rule of the forecast wizard and
+# of the analysis's KPIs (crm_sales_process_kpi_definitions.py).
+CATEGORY_FIGURES = {
+    "commit_revenue": {"commit"},
+    "best_case_revenue": {"commit", "best_case"},
+    "pipeline_revenue": {"commit", "best_case", "pipeline"},
+}
 
 
 class CrmLead(models.Model):

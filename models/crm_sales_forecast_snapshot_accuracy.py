@@ -123,6 +123,22 @@ class CrmSalesForecastSnapshot(models.Model):
         return months
 
     @api.model
+    def _get_accuracy_labels(self):
+        """Labels of the forecasts (FORECASTS) and of the groupings (ACCURACY_GROUPBY, and
+        ``total``) in the review's reports."""
+        _ = self.env._
+        return {
+            "process": _("Process"),
+            "predictive": _("Predictive"),
+            "commit": _("Commit"),
+            "user_id": _("Per Salesperson"),
+            "team_id": _("Per Sales Team"),
+            "department_id": _("Per Department"),
+            "sales_process_id": _("Per Sales Process"),
+            "total": _("Total"),
+        }
+
+    @api.model
     def _month_key(self, month):
         return f"{month:%Y-%m}"
 

@@ -16,6 +16,8 @@ each line as it was in its snapshot.
 from datetime import timedelta
 from decimal import Decimal
 
+from dateutil.relativedelta import relativedelta
+
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL, format_date
@@ -164,9 +166,67 @@ class CrmSalesForecastSnapshot(models.Model):
         )[0]
         return self._get_change_action(self._get_change_labels()[key], groups[key])
 
+    @api.model
+    @api.readonly
+    def action_print_review_pdf(self, snapshot_from, snapshot_to, filters=None, groupby="user_id"):
+        """The PDF of the review for the screen's choices (its Print PDF button)."""
+        start, end = self._get_review_snapshots(snapshot_from, snapshot_to)
+        report = self.env.ref("crm_sales_process.crm_sales_forecast_review_report_action")
+        data = {
+            "snapshot_from": start.id,
+            "snapshot_to": end.id,
+            "filters": filters or {},
+            "groupby": groupby or False,
+        }
+        # config=False: print at once, without the first-time document layout dialog.
+        return report.report_action(start | end, data=data, config=False)
+
     # ------------------------------------------------------------
     # HELPERS
     # ------------------------------------------------------------
+
+    @api.model
+    def _get_review_report_data(self, data):
+        """What the review's PDF and XLSX show for the screen's choices ``data``
+        (``snapshot_from``, ``snapshot_to``, ``filters``, ``groupby``): the ``changes``
+        between the snapshots, the ``accuracy`` of the last 12 months (this one included),
+        the ``descriptions`` of the header [(label, value)] and the forecasts' ``labels``."""
+        _ = self.env._
+        filters = data.get("filters") or {}
+        groupby = data.get("groupby", "user_id") or False
+        month = fields.Date.context_today(self).replace(day=1)
+        changes = self.get_pipeline_changes(
+            data.get("snapshot_from"), data.get("snapshot_to"), filters
+        )
+        accuracy = self.get_forecast_accuracy(
+            month - relativedelta(months=11),
+            month + relativedelta(months=1, days=-1),
+            groupby,
+            filters,
+        )
+        normalized = self._normalize_review_filters(filters)
+        # the analysis's header, its period being the expected closing one
+        descriptions = self.env["crm.sales.process.analysis"]._get_filter_descriptions(
+            dict(
+                normalized,
+                date_from=normalized["date_deadline_from"],
+                date_to=normalized["date_deadline_to"],
+            ),
+            period_label=_("Expected closing"),
+            all_time_label=_("Any date"),
+        )
+        labels = self._get_accuracy_labels()
+        return {
+            "changes": changes,
+            "accuracy": accuracy,
+            "labels": labels,
+            "descriptions": [
+                (_("Start snapshot"), changes["snapshot_from"]["name"]),
+                (_("End snapshot"), changes["snapshot_to"]["name"]),
+                *descriptions,
+                (_("Forecast accuracy"), labels[groupby or "total"]),
+            ],
+        }
 
     @api.model
     def _get_review_snapshots(self, snapshot_from, snapshot_to):

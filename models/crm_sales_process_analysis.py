@@ -63,8 +63,9 @@ class CrmSalesProcessAnalysis(models.AbstractModel):
     @api.readonly
     def get_analysis(self, filters=None):
         """Everything the dashboard shows for these filters (see the module docstring): per
-        process its KPIs, its ``tiles`` and its ``steps`` (with the KPIs of
-        ``step_columns``)."""
+        process its KPIs, its ``tiles``, its ``forecast`` figures, its ``sources`` (lead
+        quality per origin, see ``crm.sales.process._read_kpi_origins``) and its ``steps``
+        (with the KPIs of ``step_columns``)."""
         filters = self._normalize_filters(filters)
         processes = self._get_processes(filters)
         kpis_by_process = {
@@ -166,12 +167,14 @@ class CrmSalesProcessAnalysis(models.AbstractModel):
 
     @api.model
     def _get_shown_kpis(self, definitions, level, place):
-        """The KPI definitions of ``level`` shown in ``place`` ("tile", "sheet", "column")."""
-        return [
+        """The KPI definitions of ``level`` shown in ``place`` ("tile", "forecast", "sheet",
+        "column"), in their order (or their position where the place gives one: forecast)."""
+        shown = [
             definition
             for definition in definitions
             if definition["level"] == level and definition.get(place)
         ]
+        return sorted(shown, key=lambda definition: definition[place])
 
     @api.model
     def _prepare_process(self, process, kpis, definitions):
@@ -192,17 +195,9 @@ class CrmSalesProcessAnalysis(models.AbstractModel):
                 # Amounts are in the currency of the process's company
                 "currency_id": process.company_id.currency_id.id,
                 "steps": steps,
-                "tiles": [
-                    {
-                        "key": definition["key"],
-                        "label": definition["label"],
-                        "unit": definition["unit"],
-                        "value": values[definition["key"]],
-                        # a hint may name other KPIs of the process: %(won_count)s
-                        "hint": definition.get("hint", "") % values,
-                    }
-                    for definition in self._get_shown_kpis(definitions, "process", "tile")
-                ],
+                "tiles": self._prepare_kpi_items(definitions, values, "tile"),
+                # commit, best case, pipeline, weighted, won: the forecast wizard's figures
+                "forecast": self._prepare_kpi_items(definitions, values, "forecast"),
                 "won_lost_label": self.env._(
                     "%(won)s won, %(lost)s lost", won=won_count, lost=lost_count
                 ),
@@ -217,6 +212,21 @@ class CrmSalesProcessAnalysis(models.AbstractModel):
             }
         )
         return values
+
+    @api.model
+    def _prepare_kpi_items(self, definitions, values, place):
+        """The process KPIs shown in ``place`` (tile, forecast) with their labels and values."""
+        return [
+            {
+                "key": definition["key"],
+                "label": definition["label"],
+                "unit": definition["unit"],
+                "value": values[definition["key"]],
+                # a hint may name other KPIs of the process: %(won_count)s
+                "hint": definition.get("hint", "") % values,
+            }
+            for definition in self._get_shown_kpis(definitions, "process", place)
+        ]
 
     @api.model
     def _prepare_step(self, step, kpis):

@@ -12,11 +12,12 @@ method and appends to its result), plus its test. A definition is a dict:
     Its name in ``get_kpis``' result (in each step's dict for a step KPI).
 ``level``
     ``"process"`` or ``"step"``.
-``label``, ``unit``, ``tile``, ``sheet``, ``column``, ``hint``, ``help``
+``label``, ``unit``, ``tile``, ``forecast``, ``sheet``, ``column``, ``hint``, ``help``
     How the analysis shows it. ``unit`` is ``"count"`` (a whole number), ``"percent"``
     (0-100), ``"days"``, ``"monetary"`` (company currency) or ``"number"``; it also decides the
     rounding (counts are integers, the others 2 digits). Where it appears: ``tile`` (a process
-    tile of the dashboard and the PDF), ``sheet`` (a column of the XLSX's KPI sheet),
+    tile of the dashboard and the PDF), ``forecast`` (its position, 1, 2…, in a process's
+    forecast row of the dashboard and the PDF), ``sheet`` (a column of the XLSX's KPI sheet),
     ``column`` (a column of the steps table: dashboard, PDF, XLSX).
     ``hint`` is the text under a tile and may name other KPIs of the process
     (``"%(won_count)s won"``); ``help`` the tooltip of a steps-table column. ``skip_last``:
@@ -94,7 +95,9 @@ class CrmSalesProcess(models.Model):
             ``median_response_hours``, ``response_on_target_rate``, ``key_activities_due``,
             ``key_activities_on_time``, ``cadence_compliance``, ``stalled_count``,
             ``stalled_value``, ``avg_customer_value``; per step ``key_activities_due``,
-            ``cadence_compliance``, ``win_rate_on_time``, ``win_rate_late``), rates in percent
+            ``cadence_compliance``, ``win_rate_on_time``, ``win_rate_late``; the forecast
+            categories' ``commit_revenue``, ``best_case_revenue``, ``pipeline_revenue`` and
+            ``won_revenue``, as the forecast wizard has them), rates in percent
             (0-100), amounts in the company currency, durations in days (response times in
             working hours); and ``sources``, lead quality per origin (see
             ``_read_kpi_origins``).

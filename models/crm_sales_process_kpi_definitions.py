@@ -5,7 +5,18 @@
 
 from odoo import api, models
 
+from .crm_lead_forecast import CATEGORY_FIGURES
 from .crm_sales_process_kpi import kpi_rate
+
+
+def category_figure_sql(figure):
+    """The SQL of one figure of the forecast categories (CATEGORY_FIGURES): the expected
+    revenue of the open opportunities in its categories."""
+    categories = ", ".join(f"'{category}'" for category in sorted(CATEGORY_FIGURES[figure]))
+    return (
+        "SUM(lead.expected_revenue) FILTER (WHERE %(open)s"
+        f" AND COALESCE(lead.forecast_category, 'pipeline') IN ({categories}))"
+    )
 
 
 class CrmSalesProcess(models.Model):
@@ -20,6 +31,7 @@ class CrmSalesProcess(models.Model):
         return [
             *self._get_kpi_outcome_definitions(),
             *self._get_kpi_cadence_definitions(),
+            *self._get_kpi_forecast_definitions(),
         ]
 
     @api.model
@@ -117,6 +129,7 @@ class CrmSalesProcess(models.Model):
                 "tile": True,
                 "sheet": True,
                 "hint": _("expected revenue × probability"),
+                "forecast": 4,
                 "sql": "SUM(lead.prorated_revenue) FILTER (WHERE %(open)s)",
             },
             {
@@ -225,6 +238,54 @@ class CrmSalesProcess(models.Model):
                 "internal": True,
                 "sql": "COUNT(*) FILTER (WHERE %(first_on_step)s AND %(closed_here)s"
                 " AND lead.won_status = 'won')",
+            },
+        ]
+
+    @api.model
+    def _get_kpi_forecast_definitions(self):
+        """The forecast categories' figures, as the forecast wizard has them per salesperson:
+        commit, best case, pipeline (beside the weighted pipeline) and won in the period."""
+        _ = self.env._
+        return [
+            {
+                "key": "commit_revenue",
+                "level": "process",
+                "label": _("Commit"),
+                "unit": "monetary",
+                "forecast": 1,
+                "sheet": True,
+                "hint": _("open, in Commit"),
+                "sql": category_figure_sql("commit_revenue"),
+            },
+            {
+                "key": "best_case_revenue",
+                "level": "process",
+                "label": _("Best Case"),
+                "unit": "monetary",
+                "forecast": 2,
+                "sheet": True,
+                "hint": _("Commit and Best Case"),
+                "sql": category_figure_sql("best_case_revenue"),
+            },
+            {
+                "key": "pipeline_revenue",
+                "level": "process",
+                "label": _("Forecast Pipeline"),
+                "unit": "monetary",
+                "forecast": 3,
+                "sheet": True,
+                "hint": _("open, all but Omitted"),
+                "sql": category_figure_sql("pipeline_revenue"),
+            },
+            {
+                "key": "won_revenue",
+                "level": "process",
+                "label": _("Won in Period"),
+                "unit": "monetary",
+                "forecast": 5,
+                "sheet": True,
+                "hint": _("expected revenue of the won"),
+                "sql": "SUM(lead.expected_revenue) FILTER (WHERE %(won)s)",
             },
         ]
 

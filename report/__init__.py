@@ -5,4 +5,5 @@ from . import crm_sales_process_report
 from . import crm_sales_process_xlsx
 from . import crm_sales_process_analysis_report
 from . import crm_sales_process_analysis_xlsx
+from . import crm_sales_forecast_review_report
 from . import crm_sales_forecast_review_xlsx

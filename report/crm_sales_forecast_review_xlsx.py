@@ -1,8 +1,6 @@
 # Copyright 2026 crm_sales_process authors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from dateutil.relativedelta import relativedelta
-
-from odoo import api, fields, models
+from odoo import api, models
 
 
 class ReportCrmSalesForecastReviewXlsx(models.AbstractModel):
@@ -16,20 +14,8 @@ class ReportCrmSalesForecastReviewXlsx(models.AbstractModel):
 
     @api.model
     def _get_objects(self, docids, data):
-        Snapshot = self.env["crm.sales.forecast.snapshot"]
-        filters = data.get("filters") or {}
-        today = fields.Date.context_today(self).replace(day=1)
-        return {
-            "changes": Snapshot.get_pipeline_changes(
-                data.get("snapshot_from"), data.get("snapshot_to"), filters
-            ),
-            "accuracy": Snapshot.get_forecast_accuracy(
-                today - relativedelta(months=11),
-                today + relativedelta(months=1, days=-1),
-                data.get("groupby", "user_id") or False,
-                filters,
-            ),
-        }
+        # the same figures and header as the review's PDF
+        return self.env["crm.sales.forecast.snapshot"]._get_review_report_data(data)
 
     @api.model
     def _get_file_title(self, data, objs):
@@ -41,22 +27,14 @@ class ReportCrmSalesForecastReviewXlsx(models.AbstractModel):
         formats = self._add_formats(
             workbook, self.env["res.currency"].browse(changes["currency_id"])
         )
-        self._write_changes_sheet(workbook, formats, changes)
-        self._write_accuracy_sheet(workbook, formats, objs["accuracy"])
+        self._write_changes_sheet(workbook, formats, changes, objs["descriptions"])
+        self._write_accuracy_sheet(workbook, formats, objs["accuracy"], objs["labels"])
 
     @api.model
-    def _write_changes_sheet(self, workbook, formats, changes):
+    def _write_changes_sheet(self, workbook, formats, changes, descriptions):
         _ = self.env._
         sheet = self._add_sheet(workbook, _("What Changed"))
-        row = self._write_heading(
-            sheet,
-            formats,
-            _("Pipeline Review"),
-            [
-                (_("Start snapshot"), changes["snapshot_from"]["name"]),
-                (_("End snapshot"), changes["snapshot_to"]["name"]),
-            ],
-        )
+        row = self._write_heading(sheet, formats, _("Pipeline Review"), descriptions)
         rows = [
             [(_("Start"), "total"), None, (changes["start_value"], "money_total")],
             *([change["label"], change["count"], change["value"]] for change in changes["changes"]),
@@ -78,11 +56,10 @@ class ReportCrmSalesForecastReviewXlsx(models.AbstractModel):
         )
 
     @api.model
-    def _write_accuracy_sheet(self, workbook, formats, accuracy):
+    def _write_accuracy_sheet(self, workbook, formats, accuracy, labels):
         _ = self.env._
         sheet = self._add_sheet(workbook, _("Forecast Accuracy"))
         forecasts = accuracy["forecasts"]
-        labels = {"process": _("Process"), "predictive": _("Predictive"), "commit": _("Commit")}
         columns = [(_("Group"), 28, "text"), (_("Month"), 10, "text"), (_("Won"), 16, "money")]
         for forecast in forecasts:
             columns += [

@@ -14,8 +14,9 @@ UNIT_FORMATS = {
 
 class ReportCrmSalesProcessAnalysisXlsx(models.AbstractModel):
     """The Sales Process Analysis as XLSX (the dashboard's Export button, with its filters as
-    ``data``): a KPI sheet, one row per process, and a steps sheet, one row per step; the KPI
-    columns are those of the KPI definitions shown in a "sheet" or a steps "column"."""
+    ``data``): a KPI sheet, one row per process, a steps sheet, one row per step, and a sources
+    sheet, one row per process and origin; the KPI columns are those of the KPI definitions
+    shown in a "sheet" or a steps "column"."""
 
     _name = "report.crm_sales_process.analysis_xlsx"
     _inherit = "report.crm_sales_process.abstract_xlsx"
@@ -33,6 +34,7 @@ class ReportCrmSalesProcessAnalysisXlsx(models.AbstractModel):
         )
         self._write_kpi_sheet(workbook, formats, analysis)
         self._write_step_sheet(workbook, formats, analysis)
+        self._write_source_sheet(workbook, formats, analysis)
 
     @api.model
     def _get_column_title(self, definition):
@@ -122,6 +124,51 @@ class ReportCrmSalesProcessAnalysisXlsx(models.AbstractModel):
             ],
             rows,
             freeze=(1, 3),
+        )
+
+    @api.model
+    def _write_source_sheet(self, workbook, formats, analysis):
+        """Lead quality: one row per process and origin (get_kpis' ``sources``)."""
+        _ = self.env._
+        currencies = self.env["res.currency"].browse(
+            {process["currency_id"] for process in analysis["processes"]}
+        )
+        names = {currency.id: currency.name for currency in currencies}
+        rows = [
+            [
+                process["name"],
+                origin["source"],
+                origin["medium"],
+                origin["campaign"],
+                origin["created_count"],
+                origin["won_count"],
+                origin["lost_count"],
+                origin["win_rate"],
+                origin["conversion_rate"],
+                origin["avg_won_amount"],
+                names[process["currency_id"]],
+            ]
+            for process in analysis["processes"]
+            for origin in process["sources"]
+        ]
+        self._write_table(
+            self._add_sheet(workbook, _("Sources")),
+            formats,
+            [
+                (_("Sales Process"), 30, "text"),
+                (_("Source"), 20, "text"),
+                (_("Medium"), 16, "text"),
+                (_("Campaign"), 20, "text"),
+                (_("Created"), 10, "integer"),
+                (_("Won"), 10, "integer"),
+                (_("Lost"), 10, "integer"),
+                (_("Win Rate (%)"), 12, "percent"),
+                (_("Conversion (%)"), 12, "percent"),
+                (_("Average Won"), 16, "money"),
+                (_("Currency"), 10, "text"),
+            ],
+            rows,
+            freeze=(1, 1),
         )
 
     @api.model

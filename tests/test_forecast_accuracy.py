@@ -1,5 +1,7 @@
 # Copyright 2026 crm_sales_process authors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from freezegun import freeze_time
+
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 
@@ -100,6 +102,24 @@ class TestForecastAccuracy(SnapshotCommon):
         self.assertEqual([row["group_id"] for row in only_sue], [self.sue.id])
         as_sue = self._accuracy(groupby=False, user=self.sue)["rows"]
         self.assertEqual((as_sue[0]["actual"], as_sue[0]["process"]), (0, 200))
+
+    @freeze_time("2027-03-10")
+    def test_pdf(self):
+        """The review's PDF: the accuracy of the last 12 months, per month and summed up per
+        salesperson with the forecast closest to what was won."""
+        later = self.Snapshot.search([("date", ">", self.call.date)], limit=1)
+        text = self._review_pdf_text(
+            {"snapshot_from": self.call.id, "snapshot_to": later.id, "groupby": "user_id"}
+        )
+        lines = [" ".join(line.split()) for line in text.splitlines()]
+        sam_month = next(line for line in lines if line.startswith("Sam Snapshot 2027-02"))
+        self.assertIn("12.5 %", sam_month)
+        self.assertIn("-37.5 %", sam_month)
+        sam_summary = next(line for line in lines if line.startswith("Sam Snapshot MAPE"))
+        self.assertTrue(sam_summary.endswith("Process"), sam_summary)
+        sue_summary = next(line for line in lines if line.startswith("Sue Snapshot MAPE"))
+        self.assertTrue(sue_summary.endswith("–"), sue_summary)
+        self.assertIn("Months without a snapshot", text)
 
     def test_bad_arguments(self):
         Snapshot = self.env["crm.sales.forecast.snapshot"]

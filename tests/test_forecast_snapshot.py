@@ -6,7 +6,7 @@ from odoo import fields
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
 
-from .common import SalesProcessBaseCommon
+from .common import SalesProcessBaseCommon, run_poppler
 
 
 class SnapshotCommon(SalesProcessBaseCommon):
@@ -74,6 +74,29 @@ class SnapshotCommon(SalesProcessBaseCommon):
 
     def _take(self, user=None):
         return self.Snapshot.browse(self.Snapshot.with_user(user or self.manager).take_snapshot())
+
+    def _review_pdf_text(self, data):
+        """The text of the Pipeline Review PDF the Print PDF button prints for ``data`` (see
+        test_forecast.py for why the report's assets point at a closed port)."""
+        self.env["ir.config_parameter"].sudo().set_param("report.url", "http://127.0.0.1:9")
+        action = self.Snapshot.with_user(self.manager).action_print_review_pdf(
+            data["snapshot_from"], data["snapshot_to"], data.get("filters"), data.get("groupby")
+        )
+        self.assertEqual(
+            action["report_name"], "crm_sales_process.crm_sales_forecast_review_document"
+        )
+        pdf, report_type = (
+            self.env["ir.actions.report"]
+            .with_user(self.manager)
+            .with_context(force_report_rendering=True)
+            ._render_qweb_pdf(
+                action["report_name"], action["context"]["active_ids"], data=action["data"]
+            )
+        )
+        self.assertEqual(report_type, "pdf")
+        self.assertTrue(pdf.startswith(b"%PDF"))
+        # the monetary widget joins the minus sign to its number with a zero-width space
+        return run_poppler("pdftotext", pdf, "-layout").replace("\u200b", "")
 
 
 @tagged("post_install", "-at_install")

@@ -1,6 +1,7 @@
 # Copyright 2026 crm_sales_process authors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import io
+import re
 from datetime import timedelta
 
 import openpyxl
@@ -178,12 +179,42 @@ class TestPipelineChanges(SnapshotCommon):
         self.assertRegex(filename, r"^pipeline-review-\d{4}-\d\d-\d\d\.xlsx$")
         book = openpyxl.load_workbook(io.BytesIO(content))
         rows = [row for row in book.worksheets[0].iter_rows(values_only=True) if any(row)]
+        # the PDF's header: the snapshots and the filters
+        self.assertIn("Expected closing", [row[0] for row in rows])
         start = rows.index(("Start", None, 9750))
         self.assertEqual(rows[start + 1], ("New", 1, 1100))
         self.assertEqual(rows[start + 8], ("Removed", 2, -850))
         self.assertEqual(rows[start + 9], ("End", None, 4900))
         self.assertEqual(rows[start + 10], ("Moved Forward", 1, None))
         self.assertEqual(book.worksheets[1]["A1"].value, "Group")
+
+    def test_pdf(self):
+        """The review's PDF: the snapshots and filters, the changes from start to end and the
+        counts beside, in one document."""
+        text = self._review_pdf_text(
+            {"snapshot_from": self.start.id, "snapshot_to": self.end.id, "filters": Q1}
+        )
+        self.assertEqual(text.count("Pipeline Review"), 1, "one document, one title")
+        for expected in (
+            self.start.display_name,
+            self.end.display_name,
+            "Expected closing",
+            "Forecast accuracy: Total",
+            "What Changed",
+            "Forecast Accuracy",
+            "Closest",
+        ):
+            self.assertIn(expected, text)
+        lines = [" ".join(line.split()) for line in text.splitlines()]
+        for expected in (
+            r"^Start \$ ?9,750\.00$",
+            r"^New 1 \$ ?1,100\.00$",
+            r"^Removed 2 \$ ?-850\.00$",
+            r"^End \$ ?4,900\.00$",
+        ):
+            self.assertTrue(any(re.match(expected, line) for line in lines), (expected, lines))
+        self.assertRegex(text, r"Moved Forward: 1\s+Moved Back: 1\s+Slipped: 2")
+        self.assertLess(text.index("What Changed"), text.index("Forecast Accuracy"))
 
     def test_bad_arguments(self):
         """Reversed snapshots, a reversed period, an unknown change: clear errors."""

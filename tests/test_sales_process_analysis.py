@@ -232,6 +232,65 @@ class TestSalesProcessAnalysisData(SalesProcessAnalysisCommon):
         self.assertIn(self.salesman.id, user_ids)
         self.assertIn(self.manager.id, user_ids)
 
+    def test_forecast_figures(self):
+        """Commit, best case, pipeline, weighted and won per process: the forecast wizard's
+        figures for the same opportunities (one rule for both, CATEGORY_FIGURES)."""
+        self.deal_offer.forecast_category = "commit"
+        self.deal_new.forecast_category = "best_case"
+        self.deal_sam.forecast_category = "omitted"
+        analysis = self.Analysis.get_analysis({"process_ids": self.alpha.ids})
+        alpha = self._process(analysis, self.alpha)
+        self.assertEqual(
+            [(item["key"], item["value"]) for item in alpha["forecast"]],
+            [
+                ("commit_revenue", 2000),
+                ("best_case_revenue", 3000),
+                ("pipeline_revenue", 3000),  # Sam's omitted
+                ("weighted_value", 1000),  # Offer 2,000 × 50 %
+                ("won_revenue", 10000),
+            ],
+        )
+        self.assertEqual(alpha["forecast"][0]["label"], "Commit")
+        wizard = self.env["crm.sales.forecast.wizard"].create(
+            {"company_id": self.env.company.id, "process_ids": self.alpha.ids}
+        )
+        total = wizard._get_forecast_summary()["total"]
+        for key in ("commit_revenue", "best_case_revenue", "pipeline_revenue", "won_revenue"):
+            self.assertEqual(alpha[key], total[key], key)
+        self.assertEqual(alpha["weighted_value"], total["prorated_revenue"])
+
+    def test_sources(self):
+        """Lead quality per origin reaches the dashboard, the PDF and the XLSX as ``sources``
+        of each process: the won and the lost deal came from a fair, the others from nowhere."""
+        fair = self.env["utm.source"].create({"name": "Trade Fair"})
+        (self.deal_won | self.deal_lost).source_id = fair
+        alpha = self._process(
+            self.Analysis.get_analysis({"process_ids": self.alpha.ids}), self.alpha
+        )
+        origins = {origin["source"]: origin for origin in alpha["sources"]}
+        self.assertEqual(set(origins), {"Trade Fair", ""})
+        self.assertEqual(
+            {
+                key: origins["Trade Fair"][key]
+                for key in ("won_count", "lost_count", "win_rate", "avg_won_amount")
+            },
+            {"won_count": 1, "lost_count": 1, "win_rate": 50.0, "avg_won_amount": 10000.0},
+        )
+        self.assertEqual(origins[""]["created_count"], 3)
+        content = self.env["report.crm_sales_process.analysis_xlsx"].create_xlsx_report(
+            [], {"process_ids": self.alpha.ids}
+        )[0]
+        rows = list(
+            openpyxl.load_workbook(io.BytesIO(content))["Sources"].iter_rows(values_only=True)
+        )
+        lines = [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
+        fair_line = next(line for line in lines if line["Source"] == "Trade Fair")
+        self.assertEqual(fair_line["Sales Process"], "Alpha Analysis")
+        self.assertEqual((fair_line["Won"], fair_line["Lost"]), (1, 1))
+        self.assertEqual(fair_line["Win Rate (%)"], 50)
+        self.assertEqual(fair_line["Average Won"], 10000)
+        self.assertEqual(len(lines), 2)
+
     def test_print_action(self):
         """The dashboard's Print button: the PDF report with the dashboard's filters."""
         action = self.Analysis.action_print_pdf(
@@ -249,7 +308,7 @@ class TestSalesProcessAnalysisData(SalesProcessAnalysisCommon):
         )
         self.assertRegex(filename, r"^sales-process-analysis-\d{4}-\d\d-\d\d\.xlsx$")
         workbook = openpyxl.load_workbook(io.BytesIO(content))
-        self.assertEqual(workbook.sheetnames, ["KPIs", "Steps"])
+        self.assertEqual(workbook.sheetnames, ["KPIs", "Steps", "Sources"])
         kpis = workbook["KPIs"]
         self.assertEqual(kpis["A1"].value, "Sales Process Analysis")
         rows = list(kpis.iter_rows(values_only=True))
@@ -262,6 +321,8 @@ class TestSalesProcessAnalysisData(SalesProcessAnalysisCommon):
         self.assertEqual(alpha["Won"], 1)
         self.assertEqual(alpha["Lost"], 1)
         self.assertEqual(alpha["Pipeline"], 3500)
+        self.assertEqual(alpha["Won in Period"], 10000)
+        self.assertIn("Commit", alpha)
         self.assertEqual(alpha["Currency"], self.env.company.currency_id.name)
         self.assertEqual(rows[header_index + 2][0], "Omega Analysis")
 
@@ -316,6 +377,11 @@ class TestSalesProcessAnalysisPdf(SalesProcessAnalysisCommon):
             "SP Verbal",
             "60 % to next",
             "Observed %",
+            "Forecast",
+            "Best Case",
+            "Won in Period",
+            "Lead Sources",
+            "Average Won",
         ):
             self.assertIn(expected, text)
         self.assertLess(text.index("Alpha Analysis"), text.index("Omega Analysis"))

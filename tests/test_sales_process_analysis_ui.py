@@ -21,7 +21,8 @@ class TestSalesProcessAnalysisUi(HttpCase):
     """Tour Analysis Process: Tour Lead 10 %, Tour Offer 50 %, Tour Won 100 %.
 
     Four opportunities reach Tour Lead (one of them Tina Tour's), two go on to Tour Offer, one
-    of those is won and the other lost: funnel 4 → 2 → 1, win rate 50 %.
+    of those is won and the other lost: funnel 4 → 2 → 1, win rate 50 %. Tour Compare
+    Process, compared with it: two opportunities, both won (win rate 100 %).
     """
 
     @classmethod
@@ -68,6 +69,34 @@ class TestSalesProcessAnalysisUi(HttpCase):
         leads[:2].write({"stage_id": cls.stage_offer.id})
         leads[0].write({"stage_id": cls.stage_won.id})
         leads[1].action_set_lost()
+        # the process compared with it: two opportunities, both won
+        stage_other = Stage.create({"name": "Tour Other Lead", "sequence": 974})
+        stage_other_won = Stage.create({"name": "Tour Other Won", "sequence": 975, "is_won": True})
+        other = cls.env["crm.sales.process"].create(
+            {
+                "name": "Tour Compare Process",
+                "step_ids": [
+                    Command.create({"sequence": 1, "stage_id": stage_other.id, "probability": 20}),
+                    Command.create(
+                        {"sequence": 2, "stage_id": stage_other_won.id, "probability": 100}
+                    ),
+                ],
+            }
+        )
+        others = Lead.create(
+            [
+                {
+                    "name": f"Tour Other Deal {index}",
+                    "type": "opportunity",
+                    "sales_process_id": other.id,
+                    "stage_id": stage_other.id,
+                    "expected_revenue": 500 * index,
+                    "user_id": admin.id,
+                }
+                for index in (1, 2)
+            ]
+        )
+        others.write({"stage_id": stage_other_won.id})
 
     def test_analysis_tour(self):
         """A sales manager opens the analysis from the menu and reads the funnel."""

@@ -22,18 +22,12 @@ from odoo.exceptions import ValidationError
 from odoo.fields import Domain
 from odoo.tools import SQL, format_date
 
+from ..models.crm_lead_forecast import CATEGORY_FIGURES
 from ..models.tools import ensure_one_record
 
 # Lead fields the summary is grouped by, in report order.
 SUMMARY_GROUPBYS = ("user_id", "department_id", "team_id")
 SUMMARY_AGGREGATES = ["__count", "expected_revenue:sum", "prorated_revenue:sum"]
-# Figures of the forecast categories: the categories each one sums (an opportunity without a
-# category counts as pipeline)
-CATEGORY_FIGURES = {
-    "commit_revenue": {"commit"},
-    "best_case_revenue": {"commit", "best_case"},
-    "pipeline_revenue": {"commit", "best_case", "pipeline"},
-}
 # Lead fields shown for each opportunity behind the figures.
 DETAIL_FIELDS = [
     "name",

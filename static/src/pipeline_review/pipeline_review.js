@@ -141,6 +141,16 @@ export class PipelineReview extends Component {
         await this.load();
     }
 
+    async onPrintPdf() {
+        const action = await this.orm.call(MODEL, "action_print_review_pdf", [
+            this.state.snapshotFrom,
+            this.state.snapshotTo,
+            this.state.filters,
+            this.state.groupby || false,
+        ]);
+        await this.actionService.doAction(action);
+    }
+
     async onExportXlsx() {
         this.ui.block();
         try {

@@ -5,11 +5,13 @@ import { stepUtils } from "@web_tour/tour_utils";
 
 /**
  * CRM > Reporting > Sales Process Analysis in a browser: open it from the menu, narrow it to
- * one process and read its KPI tiles and funnel. Data and expected figures:
+ * one process and read its KPI tiles, forecast, funnel and lead sources, then compare it with
+ * another process. Data and expected figures:
  * tests/test_sales_process_analysis_ui.py.
  */
 
 const PROCESS = "Tour Analysis Process";
+const OTHER = "Tour Compare Process";
 const section = `.o_csp_process:has(.o_csp_process_name:contains('${PROCESS}'))`;
 const row = (step) => `${section} .o_csp_step:has(.o_csp_step_name:contains('${step}'))`;
 
@@ -76,6 +78,41 @@ registry.category("web_tour.tours").add("crm_sales_process_analysis_tour", {
         },
         {
             trigger: `${row("Tour Lead")} .o_csp_step_fixed:contains('10 %')`,
+        },
+        // The forecast row: today's open pipeline by category (3,000 + 4,000, all in
+        // Pipeline) and the 1,000 won in the period
+        {
+            trigger: `${section} .o_csp_forecast_pipeline_revenue:contains('7,000')`,
+            content: "Forecast pipeline of the process",
+        },
+        {
+            trigger: `${section} .o_csp_forecast_won_revenue:contains('1,000')`,
+        },
+        // Lead sources: one origin (none), 1 won and 1 lost
+        {
+            trigger: `${section} .o_csp_sources_table .o_csp_source:has(.o_csp_source_won:contains('1')) .o_csp_source_win_rate:contains('50.0 %')`,
+            content: "Lead quality per origin",
+        },
+        // Two processes side by side
+        {
+            trigger: ".o_csp_compare .o_csp_compare_a",
+            content: "Compare the process…",
+            run: `selectByLabel ${PROCESS}`,
+        },
+        {
+            trigger: ".o_csp_compare .o_csp_compare_b",
+            content: "…with another one",
+            run: `selectByLabel ${OTHER}`,
+        },
+        {
+            trigger: ".o_csp_compare_table .o_csp_compare_win_rate td:nth-child(2):contains('50.0 %')",
+            content: "Win rate of A beside that of B",
+        },
+        {
+            trigger: ".o_csp_compare_table .o_csp_compare_win_rate td:nth-child(3):contains('100.0 %')",
+        },
+        {
+            trigger: ".o_csp_compare_table .o_csp_compare_won_count td:nth-child(3):contains('2')",
         },
         // A salesperson filter narrows the figures
         {
