@@ -2,7 +2,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """Install-time code: the step history of existing opportunities, and the demo's past."""
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 from odoo import Command, fields
 from odoo.tools import SQL
@@ -353,6 +353,7 @@ def _load_demo_history(env):
             date_closed = dates[-1]
         lead_dates.append((lead.id, dates[0], dates[-1], date_closed))
     History.create(stays)
+    _create_demo_key_activities(env, stays)
     env.flush_all()
     # the creation date is the ORM's: set in SQL
     for lead_id, date_created, date_last_stage, date_closed in lead_dates:
@@ -382,6 +383,57 @@ def _load_demo_history(env):
         ]
     ).unlink()
     env.flush_all()
+
+
+def _create_demo_key_activities(env, stays):
+    """The key activities of the demo's past stays, done: most on time, one in four late, so
+    that cadence compliance and the steps' win rates on time and late have figures."""
+    today = fields.Date.context_today(env.user)
+    Step = env["crm.sales.process.step"]
+    model_id = env["ir.model"]._get_id("crm.lead")
+    values, done_dates = [], []
+    for stay in stays:
+        if not stay["date_out"]:
+            continue
+        for template in Step.browse(stay["step_id"]).key_activity_ids:
+            deadline = stay["date_in"].date() + timedelta(days=template.delay_days)
+            if (stay["lead_id"] + template.id) % 4:
+                done = datetime.combine(deadline - timedelta(days=1), time(10))
+            else:
+                done = datetime.combine(deadline + timedelta(days=2), time(10))
+            # done a few hours after entering the step at the earliest
+            done = max(done, stay["date_in"] + timedelta(hours=3))
+            if done.date() > today:
+                continue
+            values.append(
+                {
+                    "res_model_id": model_id,
+                    "res_id": stay["lead_id"],
+                    "activity_type_id": template.activity_type_id.id,
+                    "summary": template.summary,
+                    "user_id": stay["user_id"] or env.user.id,
+                    "date_deadline": deadline,
+                    "automated": True,
+                    "sales_process_step_id": stay["step_id"],
+                    "sales_process_step_activity_id": template.id,
+                    "active": False,
+                }
+            )
+            done_dates.append(done)
+    activities = env["mail.activity"].with_context(mail_activity_quick_update=True).create(values)
+    env.flush_all()
+    # mail computes the done date "today" and the ORM writes the write date: set in SQL (the
+    # write date of a done activity is when it was done, see crm_lead_response)
+    for activity, done in zip(activities, done_dates, strict=True):
+        env.cr.execute(
+            SQL(
+                "UPDATE mail_activity SET date_done = %s, write_date = %s WHERE id = %s",
+                done.date(),
+                done,
+                activity.id,
+            )
+        )
+    activities.invalidate_recordset(["date_done", "write_date"])
 
 
 def _prepare_demo_stays(lead, steps, dates, date_lost):

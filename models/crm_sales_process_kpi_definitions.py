@@ -299,7 +299,7 @@ class CrmSalesProcess(models.Model):
                 "key": "avg_response_hours",
                 "level": "process",
                 "label": _("Time to Respond"),
-                "unit": "number",
+                "unit": "hours",
                 "tile": True,
                 "sheet": True,
                 "hint": _("working hours, median %(median_response_hours)s"),
@@ -309,7 +309,7 @@ class CrmSalesProcess(models.Model):
                 "key": "median_response_hours",
                 "level": "process",
                 "label": _("Median Time to Respond"),
-                "unit": "number",
+                "unit": "hours",
                 "sheet": True,
                 # one sort of the period's answered opportunities, in the lead query
                 "sql": "PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY lead.response_hours)"

@@ -7,6 +7,7 @@ UNIT_FORMATS = {
     "count": "integer",
     "percent": "percent",
     "days": "number",
+    "hours": "number",
     "monetary": "money",
     "number": "number",
 }
@@ -42,6 +43,8 @@ class ReportCrmSalesProcessAnalysisXlsx(models.AbstractModel):
             return self.env._("%(label)s (%%)", label=definition["label"])
         if definition["unit"] == "days" and definition["level"] == "process":
             return self.env._("%(label)s (days)", label=definition["label"])
+        if definition["unit"] == "hours":
+            return self.env._("%(label)s (hours)", label=definition["label"])
         return definition["label"]
 
     @api.model

@@ -155,6 +155,10 @@ export class SalesProcessAnalysis extends Component {
                 const days = formatFloat(value, { digits: [16, 1] });
                 return inTable ? days : _t("%(days)s days", { days });
             }
+            case "hours": {
+                const hours = formatFloat(value, { digits: [16, 1] });
+                return inTable ? hours : _t("%(hours)s h", { hours });
+            }
             case "monetary":
                 return formatMonetary(value, { currencyId: process.currency_id, digits: [16, 0] });
             case "count":
