@@ -110,7 +110,7 @@ class TestSalesProcessAnalysisData(SalesProcessAnalysisCommon):
                 ("opportunity_count", "count"),
                 ("pipeline_value", "monetary"),
                 ("weighted_value", "monetary"),
-                ("avg_response_hours", "number"),
+                ("avg_response_hours", "hours"),
                 ("response_on_target_rate", "percent"),
                 ("cadence_compliance", "percent"),
                 ("stalled_count", "count"),
