@@ -41,19 +41,31 @@ class CrmLead(models.Model):
                 SELECT lead.id
                   FROM crm_lead lead
                   JOIN crm_sales_process_step step ON step.id = lead.sales_process_step_id
-                 WHERE step.stall_days > 0 AND step.escalate_after_days > 0
-                   AND lead.active AND lead.won_status = 'pending'
-                   AND lead.type = 'opportunity'
-                   AND COALESCE(lead.date_last_stage_update, lead.create_date)
-                       + (step.stall_days + step.escalate_after_days) * INTERVAL '1 day' < %s
-                   AND lead.sales_process_escalated_stall IS DISTINCT FROM
-                       COALESCE(lead.date_last_stage_update, lead.create_date)
+                 WHERE %s
               ORDER BY lead.id
                 """,
-                self.env.cr.now(),
+                self._get_escalation_condition(),
             )
         )
         return [row[0] for row in rows]
+
+    @api.model
+    def _get_escalation_condition(self):
+        """Whether an opportunity (alias ``lead``) on its step (alias ``step``) is stalled past
+        its escalation and its stall not escalated yet: the one rule, for the search and for
+        the marking (which checks it again on the locked rows)."""
+        return SQL(
+            """
+            step.stall_days > 0 AND step.escalate_after_days > 0
+            AND lead.active AND lead.won_status = 'pending'
+            AND lead.type = 'opportunity'
+            AND COALESCE(lead.date_last_stage_update, lead.create_date)
+                + (step.stall_days + step.escalate_after_days) * INTERVAL '1 day' < %s
+            AND lead.sales_process_escalated_stall IS DISTINCT FROM
+                COALESCE(lead.date_last_stage_update, lead.create_date)
+            """,
+            self.env.cr.now(),
+        )
 
     @api.model
     def _escalate_stalled_opportunities(self):
@@ -80,21 +92,23 @@ class CrmLead(models.Model):
 
     def _mark_stall_escalated(self):
         """Mark the current stall of these opportunities escalated, in one UPDATE; returns
-        those this transaction marked. The condition is checked again on the locked rows: a
-        concurrent run (the cron and a manual run) that marked them first wins, this one
-        skips them, so a stall gets one escalation."""
-        self.flush_model(["date_last_stage_update", "sales_process_escalated_stall"])
+        those this transaction marked. The condition is checked again on the locked rows: an
+        opportunity moved, closed or marked by a concurrent run (the cron and a manual run)
+        since it was found is skipped, so a stall gets one escalation."""
+        self.flush_model()
+        self.env["crm.sales.process.step"].flush_model(["stall_days", "escalate_after_days"])
         rows = self.env.execute_query(
             SQL(
                 """
-                UPDATE crm_lead SET sales_process_escalated_stall =
-                       COALESCE(date_last_stage_update, create_date)
-                 WHERE id = ANY(%s)
-                   AND sales_process_escalated_stall IS DISTINCT FROM
-                       COALESCE(date_last_stage_update, create_date)
-             RETURNING id
+                UPDATE crm_lead lead SET sales_process_escalated_stall =
+                       COALESCE(lead.date_last_stage_update, lead.create_date)
+                  FROM crm_sales_process_step step
+                 WHERE lead.id = ANY(%s) AND step.id = lead.sales_process_step_id
+                   AND %s
+             RETURNING lead.id
                 """,
                 list(self.ids),
+                self._get_escalation_condition(),
             )
         )
         self.invalidate_recordset(["sales_process_escalated_stall"])

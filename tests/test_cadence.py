@@ -398,6 +398,12 @@ class TestEscalation(SalesProcessCommon):
         self.assertEqual(Lead.browse(found_by_both)._mark_stall_escalated(), self.lead)
         self.assertFalse(Lead.browse(found_by_both)._mark_stall_escalated())
         self.assertNotIn(self.lead.id, Lead._get_escalation_lead_ids())
+        # found stalled, then moved before its batch: not escalated
+        other = self._create_lead(self.process, user_id=self.salesman.id, team_id=self.team.id)
+        self._stall(other, 6)
+        self.assertIn(other.id, Lead._get_escalation_lead_ids())
+        other.write({"stage_id": self.stage_offer.id})
+        self.assertFalse(other._mark_stall_escalated())
 
     def test_cron_step_retried_after_concurrent_write(self):
         """In a cron run, a step a concurrent write made fail runs again in a new transaction;
