@@ -4,6 +4,7 @@ from unittest.mock import patch
 
 from lxml import etree
 
+from odoo import fields
 from odoo.exceptions import UserError, ValidationError
 from odoo.fields import Command
 from odoo.tests import Form, HttpCase, tagged
@@ -791,3 +792,37 @@ class TestLeadProcessDemo(SalesProcessLeadCommon):
             self.assertEqual(lead.probability, lead.sales_process_step_id.probability)
         lost = self.env.ref("crm_sales_process.crm_lead_five_step_lost_demo")
         self.assertEqual((lost.active, lost.probability, lost.won_status), (False, 0, "lost"))
+
+    def test_demo_cadence_figures(self):
+        """The key activities of the demo's past steps are done, most on time and some late,
+        and the demo opportunities have first responses: the cadence figures show at once."""
+        seven = self.env.ref("crm_sales_process.crm_sales_process_seven_step_demo")
+        kpis = seven.get_kpis()[0]
+        self.assertGreater(kpis["key_activities_on_time"], kpis["key_activities_due"] / 2)
+        self.assertLess(kpis["key_activities_on_time"], kpis["key_activities_due"])
+        self.assertGreater(kpis["response_on_target_rate"], 0)
+        done = (
+            self.env["mail.activity"]
+            .with_context(active_test=False)
+            .search([("sales_process_step_id.process_id", "=", seven.id), ("active", "=", False)])
+        )
+        self.assertTrue(done)
+        # done when the opportunity was on the step, not on the day of the install
+        self.assertTrue(all(activity.date_done < fields.Date.today() for activity in done))
+
+    def test_demo_snapshots_continue_the_trend(self):
+        """crm's own open demo opportunities (no process) are in the weekly demo snapshots
+        since they opened, as they are in today's: the trend has no jump at install."""
+        Snapshot = self.env["crm.sales.forecast.snapshot"]
+        latest = Snapshot.search([("company_id", "=", self.env.company.id)], limit=1)
+        week_before = Snapshot.search(
+            [("company_id", "=", self.env.company.id), ("date", "<", latest.date)], limit=1
+        )
+        stock_lines = week_before.line_ids.filtered(lambda line: not line.sales_process_id)
+        self.assertTrue(stock_lines)
+        self.assertTrue(
+            all(
+                (line.lead_id.date_open or line.lead_id.create_date) <= week_before.date
+                for line in stock_lines
+            )
+        )
