@@ -323,6 +323,8 @@ class TestSalesProcessAnalysisData(SalesProcessAnalysisCommon):
         self.assertEqual(alpha["Pipeline"], 3500)
         self.assertEqual(alpha["Won in Period"], 10000)
         self.assertIn("Commit", alpha)
+        # hours and days say their unit in the title, the cells are numbers
+        self.assertIsInstance(alpha["Time to Respond (hours)"], (int, float))
         self.assertEqual(alpha["Currency"], self.env.company.currency_id.name)
         self.assertEqual(rows[header_index + 2][0], "Omega Analysis")
 
@@ -384,5 +386,7 @@ class TestSalesProcessAnalysisPdf(SalesProcessAnalysisCommon):
             "Average Won",
         ):
             self.assertIn(expected, text)
+        # the response time tile in working hours
+        self.assertRegex(text, r"Time to Respond[\s\S]{0,400}?\d h\b")
         self.assertLess(text.index("Alpha Analysis"), text.index("Omega Analysis"))
         self.assertEqual(text.count("Sales Process Analysis"), 1, "one document, one title")
