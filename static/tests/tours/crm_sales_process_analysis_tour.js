@@ -50,6 +50,10 @@ registry.category("web_tour.tours").add("crm_sales_process_analysis_tour", {
         {
             trigger: `${section} .o_csp_kpi_pipeline_value`,
         },
+        {
+            trigger: `${section} .o_csp_kpi_avg_response_hours .o_csp_kpi_value:contains(' h')`,
+            content: "Time to respond, in working hours",
+        },
         // The funnel: drawn by Chart.js, its figures in the canvas' text alternative and
         // in the steps table.
         {
