@@ -144,21 +144,20 @@ class CrmSalesForecastSnapshot(models.Model):
 
     @api.model
     def _get_accuracy_calls(self, months):
-        """{month: snapshots}: per current company, the latest snapshot taken on or before the
-        first day of the month (readable snapshots, in one search)."""
+        """{month: snapshot}: the current company's latest snapshot taken on or before the
+        first day of the month (readable snapshots, in one search). One company: its figures
+        are in its currency, as the screen and the reports show them."""
         last_day = fields.Datetime.to_datetime(months[-1]) + timedelta(days=1)
         snapshots = self.search(
-            [("company_id", "in", self.env.companies.ids), ("date", "<", last_day)],
+            [("company_id", "=", self.env.company.id), ("date", "<", last_day)],
             order="date desc, id desc",
         )
         calls = {}
         for month in months:
             until = fields.Datetime.to_datetime(month) + timedelta(days=1)
-            latest = {}
-            for snapshot in snapshots:
-                if snapshot.date < until and snapshot.company_id not in latest:
-                    latest[snapshot.company_id] = snapshot
-            calls[month] = self.browse([snapshot.id for snapshot in latest.values()])
+            calls[month] = next(
+                (snapshot for snapshot in snapshots if snapshot.date < until), self.browse()
+            )
         return calls
 
     @api.model
@@ -215,18 +214,19 @@ class CrmSalesForecastSnapshot(models.Model):
     @api.model
     def _read_accuracy_actuals(self, months, groupby, filters):
         """{(group, month): Decimal}: expected revenue of the opportunities won in the month,
-        in one query (those the user may read, of the current companies)."""
+        in one query (those the user may read, of the current company)."""
         start = fields.Datetime.to_datetime(months[0])
         end = fields.Datetime.to_datetime(months[-1] + relativedelta(months=1))
         query = self.env["crm.lead"]._search(
             Domain("type", "=", "opportunity")
             & Domain("won_status", "=", "won")
-            & Domain("company_id", "in", self.env.companies.ids)
+            & Domain("company_id", "=", self.env.company.id)
             & Domain("date_closed", ">=", start)
             & Domain("date_closed", "<", end)
             & self._get_filter_domain(filters)
         )
         group = SQL.identifier("lead", groupby) if groupby else SQL("NULL::int")
+        self.env.flush_all()
         self.env.cr.execute(
             SQL(
                 """

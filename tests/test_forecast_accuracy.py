@@ -3,6 +3,7 @@
 from freezegun import freeze_time
 
 from odoo.exceptions import UserError
+from odoo.fields import Command
 from odoo.tests import tagged
 
 from .test_forecast_snapshot import SnapshotCommon
@@ -102,6 +103,55 @@ class TestForecastAccuracy(SnapshotCommon):
         self.assertEqual([row["group_id"] for row in only_sue], [self.sue.id])
         as_sue = self._accuracy(groupby=False, user=self.sue)["rows"]
         self.assertEqual((as_sue[0]["actual"], as_sue[0]["process"]), (0, 200))
+
+    def test_current_company_only(self):
+        """With two companies allowed, the current one's forecasts and wins only: its figures
+        are in its currency, and another company's call would not be this one's."""
+        other = self.env["res.company"].create({"name": "Other Sales Company"})
+        (self.manager | self.sam).write({"company_ids": [Command.link(other.id)]})
+        won = (
+            self.env["crm.lead"]
+            .sudo()
+            .create(
+                {
+                    "name": "Won elsewhere",
+                    "type": "opportunity",
+                    "company_id": other.id,
+                    "user_id": self.sam.id,
+                    "expected_revenue": 7000,
+                }
+            )
+        )
+        won.action_set_won()
+        won.date_closed = "2027-02-11 09:00:00"
+        self.env["crm.sales.forecast.snapshot"].sudo().create(
+            {
+                "date": "2027-01-29 10:00:00",
+                "company_id": other.id,
+                "line_ids": [
+                    Command.create(
+                        {
+                            "lead_id": won.id,
+                            "user_id": self.sam.id,
+                            "expected_revenue": 7000,
+                            "probability": 50,
+                            "weighted_revenue": 3500,
+                            "forecast_category": "commit",
+                            "date_deadline": "2027-02-12",
+                        }
+                    )
+                ],
+            }
+        )
+        both = self.env["crm.sales.forecast.snapshot"].with_context(
+            allowed_company_ids=[self.env.company.id, other.id]
+        )
+        total = both.with_user(self.manager).get_forecast_accuracy(
+            "2027-01-01", "2027-02-28", False
+        )["rows"]
+        self.assertEqual(
+            (total[0]["actual"], total[0]["process"], total[0]["commit"]), (1600, 2000, 1500)
+        )
 
     @freeze_time("2027-03-10")
     def test_pdf(self):
