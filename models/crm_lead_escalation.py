@@ -92,9 +92,10 @@ class CrmLead(models.Model):
 
     def _mark_stall_escalated(self):
         """Mark the current stall of these opportunities escalated, in one UPDATE; returns
-        those this transaction marked. The condition is checked again on the locked rows: an
-        opportunity moved, closed or marked by a concurrent run (the cron and a manual run)
-        since it was found is skipped, so a stall gets one escalation."""
+        those this transaction marked. The rule is checked again by the UPDATE: one moved,
+        closed or marked since it was found is skipped. A concurrent run that marked it and
+        committed first makes this UPDATE fail (a serialization failure: the cron step runs
+        again, see ``_run_cron_step``, and then skips it). A stall gets one escalation."""
         self.flush_model()
         self.env["crm.sales.process.step"].flush_model(["stall_days", "escalate_after_days"])
         rows = self.env.execute_query(

@@ -3,16 +3,14 @@
 """The step playbook on the opportunity: exit criteria, key activities, checklist, stalled deals."""
 
 from datetime import timedelta
+from functools import partial
 
 from markupsafe import Markup
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.fields import Domain
-from odoo.service.model import (
-    MAX_TRIES_ON_CONCURRENCY_FAILURE,
-    PG_CONCURRENCY_EXCEPTIONS_TO_RETRY,
-)
+from odoo.service.model import retrying
 from odoo.tools import SQL, format_date
 
 from .crm_sales_process_exit_criterion import UNFILLABLE_TYPES
@@ -503,22 +501,16 @@ class CrmLead(models.Model):
 
     @api.model
     def _run_cron_step(self, step, *args):
-        """Run ``step(*args)`` in a cron run as a transaction of its own: committed when done,
-        and run again in a new transaction (at most MAX_TRIES_ON_CONCURRENCY_FAILURE times)
-        when a salesperson's concurrent write on one of its opportunities made it fail, as
-        Odoo does for HTTP requests (crons get no such retry): else that write would undo the
-        whole day's run. Outside a cron run, ``step`` just runs in the caller's transaction."""
+        """Run ``step(*args)`` in a cron run as a transaction of its own, through Odoo's
+        ``retrying`` (committed when done, run again after a rollback when a concurrent write
+        made it fail), as Odoo does for HTTP requests but not for crons: else a salesperson
+        writing one of its opportunities would undo the whole day's run. Outside a cron run,
+        ``step`` just runs in the caller's transaction."""
         if not self.env.context.get("ir_cron_progress_id"):
             return step(*args)
-        for tries_left in reversed(range(MAX_TRIES_ON_CONCURRENCY_FAILURE)):
-            try:
-                result = step(*args)
-                self.env["ir.cron"]._commit_progress()
-                return result
-            except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
-                if not tries_left:
-                    raise
-                self.env.cr.rollback()
+        result = retrying(partial(step, *args), self.env)
+        self.env["ir.cron"]._commit_progress()
+        return result
 
     @api.model
     def _remind_stalled_opportunities(self):

@@ -5,10 +5,8 @@
 from datetime import datetime, timedelta
 from unittest.mock import patch
 
-from psycopg2.errors import SerializationFailure
-
 from odoo import fields
-from odoo.exceptions import ValidationError
+from odoo.exceptions import ConcurrencyError, ValidationError
 from odoo.fields import Command
 from odoo.tests import HttpCase, tagged
 
@@ -406,28 +404,31 @@ class TestEscalation(SalesProcessCommon):
         self.assertFalse(other._mark_stall_escalated())
 
     def test_cron_step_retried_after_concurrent_write(self):
-        """In a cron run, a step a concurrent write made fail runs again in a new transaction;
-        outside a cron it runs once, in the caller's. (The commit and rollback are recorded,
-        not done: the test's transaction must stay.)"""
+        """In a cron run, a step a concurrent write made fail runs again after a rollback
+        (Odoo's ``retrying``) and is committed; outside a cron it runs once, in the caller's
+        transaction. (The commits and rollback are recorded, not done: the test's
+        transaction must stay.)"""
         Lead = self.env["crm.lead"]
         calls, done = [], []
 
         def step(value):
             calls.append(value)
             if len(calls) == 1:
-                raise SerializationFailure("could not serialize access")
+                raise ConcurrencyError("could not serialize access")
             return value
 
         cron = self.env["ir.cron"]
         with (
-            patch.object(type(cron), "_commit_progress", lambda self: done.append("commit")),
+            patch.object(type(cron), "_commit_progress", lambda self: done.append("progress")),
             patch.object(self.env.cr, "rollback", lambda: done.append("rollback")),
+            patch.object(self.env.cr, "commit", lambda: done.append("commit")),
+            patch("odoo.service.model.time.sleep"),
         ):
             in_cron = Lead.with_context(ir_cron_progress_id=1)
             self.assertEqual(in_cron._run_cron_step(step, 7), 7)
-            self.assertEqual((calls, done), ([7, 7], ["rollback", "commit"]))
+            self.assertEqual((calls, done), ([7, 7], ["rollback", "commit", "progress"]))
             calls.clear()
-            with self.assertRaises(SerializationFailure):
+            with self.assertRaises(ConcurrencyError):
                 Lead._run_cron_step(step, 8)
         self.assertEqual(calls, [8])
 
