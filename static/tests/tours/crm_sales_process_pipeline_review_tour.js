@@ -53,7 +53,7 @@ registry.category("web_tour.tours").add("crm_sales_process_pipeline_review_tour"
             content: "The waterfall is drawn",
         },
         {
-            trigger: ".o_csp_count_moved_forward:contains('1')",
+            trigger: ".o_csp_count_moved_forward strong:text(1)",
             content: "One opportunity moved forward",
         },
         {
