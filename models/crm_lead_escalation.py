@@ -159,10 +159,15 @@ class CrmLead(models.Model):
         self._message_log_batch(bodies=notes)
 
     def _get_escalation_leader(self):
-        """Who a stall of this opportunity goes to: its sales team's leader, else the
-        salesperson's manager in HR."""
+        """Who a stall of this opportunity goes to: its sales team's leader, else (or when the
+        leader is the salesperson) the salesperson's manager in HR, read in the opportunity's
+        company (the cron runs in the main one)."""
         self.ensure_one()
-        return self.team_id.user_id or self.user_id.employee_id.parent_id.user_id
+        leader = self.team_id.user_id
+        if leader and leader != self.user_id:
+            return leader
+        employee = self.user_id.with_company(self.company_id or self.env.company).employee_id
+        return employee.parent_id.user_id or leader
 
     def _get_escalation_details(self):
         """The deal, the days stalled and the value at risk, as the note and activity say."""

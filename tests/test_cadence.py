@@ -455,6 +455,50 @@ class TestEscalation(SalesProcessCommon):
         self.assertFalse(activities)
         self.assertIn("Not escalated", str(notes.body))
 
+    def test_leader_is_the_salesperson(self):
+        """A team led by the salesperson: the stall goes to his manager, not to himself."""
+        self.team.user_id = self.salesman
+        boss = self._create_salesperson("sp_bea", "Bea Boss")
+        boss_employee = self.env["hr.employee"].create({"name": "Bea Boss", "user_id": boss.id})
+        self.env["hr.employee"].create(
+            {"name": "Sam Sales", "user_id": self.salesman.id, "parent_id": boss_employee.id}
+        )
+        self._stall(self.lead, 6)
+        self.env["crm.lead"]._cron_remind_stalled_opportunities()
+        self.assertEqual(self._escalations(self.lead)[0].user_id, boss)
+
+    def test_manager_in_the_opportunity_company(self):
+        """The salesperson's manager is read in the opportunity's company, whichever company
+        the cron runs in."""
+        other = self.env["res.company"].create({"name": "Escalation Other Company"})
+        self.salesman.write({"company_ids": [Command.link(other.id)]})
+        boss = self._create_salesperson("sp_oda", "Oda Boss", company=other)
+        boss_employee = self.env["hr.employee"].create(
+            {"name": "Oda Boss", "user_id": boss.id, "company_id": other.id}
+        )
+        self.env["hr.employee"].create(
+            {
+                "name": "Sam Sales",
+                "user_id": self.salesman.id,
+                "company_id": other.id,
+                "parent_id": boss_employee.id,
+            }
+        )
+        process = self._create_process(
+            "Escalation Elsewhere", self._standard_steps(), company_id=other.id
+        )
+        process.step_ids[:1].write({"stall_days": 2, "escalate_after_days": 3})
+        lead = self._create_lead(
+            process,
+            user_id=self.salesman.id,
+            team_id=False,
+            company_id=other.id,
+            expected_revenue=10,
+        )
+        self._stall(lead, 6)
+        self.env["crm.lead"]._cron_remind_stalled_opportunities()
+        self.assertEqual(self._escalations(lead)[0].user_id, boss)
+
     def test_never(self):
         """0 escalate after days: never; won and lost deals are not stalled."""
         self.step_lead.escalate_after_days = 0
