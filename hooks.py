@@ -422,17 +422,21 @@ def _create_demo_key_activities(env, stays):
             done_dates.append(done)
     activities = env["mail.activity"].with_context(mail_activity_quick_update=True).create(values)
     env.flush_all()
-    # mail computes the done date "today" and the ORM writes the write date: set in SQL (the
-    # write date of a done activity is when it was done, see crm_lead_response)
-    for activity, done in zip(activities, done_dates, strict=True):
-        env.cr.execute(
-            SQL(
-                "UPDATE mail_activity SET date_done = %s, write_date = %s WHERE id = %s",
-                done.date(),
-                done,
-                activity.id,
-            )
+    # mail computes the done date "today" and the ORM writes the write date: set in SQL, in
+    # one statement (the write date of a done activity is when it was done, see
+    # crm_lead_response)
+    env.cr.execute(
+        SQL(
+            """
+            UPDATE mail_activity activity
+               SET date_done = done.moment::date, write_date = done.moment
+              FROM (SELECT UNNEST(%s::int[]) AS id, UNNEST(%s::timestamp[]) AS moment) done
+             WHERE activity.id = done.id
+            """,
+            activities.ids,
+            done_dates,
         )
+    )
     activities.invalidate_recordset(["date_done", "write_date"])
 
 
