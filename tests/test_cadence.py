@@ -252,12 +252,22 @@ class TestCadenceKpis(SalesProcessCommon):
             "UPDATE crm_lead SET first_response_date = NULL, response_hours = NULL WHERE id = %s",
             (lead.id,),
         )
+        self.env.cr.execute(
+            "UPDATE crm_sales_process SET response_target_hours = NULL WHERE id = %s",
+            (self.process.id,),
+        )
         self.env.invalidate_all()
         load_migration("19.0.3.0.0", "post-cadence").migrate(self.env.cr, "19.0.2.0.0")
         self.env.invalidate_all()
         self.assertEqual(activities.sales_process_step_id, self.step_lead)
-        self.assertTrue(lead.first_response_date)
-        self.assertGreaterEqual(lead.response_hours, 0)
+        self.assertEqual(self.process.response_target_hours, 24)
+        # its first done activity (archived when done: its write date), plain hours since
+        # Monday 08:00 (no working schedule)
+        first_done = min(activities.mapped("write_date"))
+        self.assertEqual(lead.first_response_date, first_done)
+        self.assertAlmostEqual(
+            lead.response_hours, (first_done - MONDAY_8).total_seconds() / 3600, places=2
+        )
 
     def test_kpis(self):
         kpis = self.process.get_kpis()[0]
@@ -281,6 +291,17 @@ class TestCadenceKpis(SalesProcessCommon):
         self.assertEqual(step["win_rate_late"], 0.0)
         won_step = next(step for step in kpis["steps"] if step["is_won"])
         self.assertEqual(won_step["key_activities_due"], 0)
+
+    def test_win_rate_late(self):
+        """B, late on its Call, won after all: the late ones' win rate is hers."""
+        self.leads["B"].action_restore()
+        self.leads["B"].action_set_won()
+        step = next(
+            step
+            for step in self.process.get_kpis()[0]["steps"]
+            if step["step_id"] == self.step_lead.id
+        )
+        self.assertEqual((step["win_rate_on_time"], step["win_rate_late"]), (66.67, 100.0))
 
     def test_target(self):
         self.process.response_target_hours = 1
