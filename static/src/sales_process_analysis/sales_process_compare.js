@@ -2,6 +2,7 @@
 // License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import { Component, onWillUpdateProps, useState } from "@odoo/owl";
 import { _t } from "@web/core/l10n/translation";
+import { KeepLast } from "@web/core/utils/concurrency";
 import { useService } from "@web/core/utils/hooks";
 import { formatFloat, formatMonetary } from "@web/views/fields/formatters";
 
@@ -17,7 +18,27 @@ export class SalesProcessCompare extends Component {
     setup() {
         this.orm = useService("orm");
         this.state = useState({ processA: 0, processB: 0, result: null });
-        onWillUpdateProps((nextProps) => this.load(nextProps.filters));
+        // the latest answer only, whatever order the answers come in
+        this.keepLast = new KeepLast();
+        this.filtersKey = this.getFiltersKey(this.props.filters);
+        // the dashboard renders again for many reasons: compare again only for new filters
+        onWillUpdateProps((nextProps) => {
+            const filtersKey = this.getFiltersKey(nextProps.filters);
+            if (filtersKey !== this.filtersKey) {
+                this.filtersKey = filtersKey;
+                return this.load(nextProps.filters);
+            }
+        });
+    }
+
+    getFiltersKey(filters) {
+        return JSON.stringify([
+            filters.date_from || false,
+            filters.date_to || false,
+            filters.team_ids,
+            filters.user_ids,
+            filters.department_ids,
+        ]);
     }
 
     get rows() {
@@ -39,18 +60,21 @@ export class SalesProcessCompare extends Component {
     async load(filters) {
         const { processA, processB } = this.state;
         if (!processA || !processB || processA === processB) {
+            this.keepLast.add(Promise.resolve());
             this.state.result = null;
             return;
         }
-        this.state.result = await this.orm.call("crm.sales.process", "compare_kpis", [
-            processA,
-            processB,
-            filters.date_from || false,
-            filters.date_to || false,
-            filters.team_ids,
-            filters.user_ids,
-            filters.department_ids,
-        ]);
+        this.state.result = await this.keepLast.add(
+            this.orm.call("crm.sales.process", "compare_kpis", [
+                processA,
+                processB,
+                filters.date_from || false,
+                filters.date_to || false,
+                filters.team_ids,
+                filters.user_ids,
+                filters.department_ids,
+            ])
+        );
     }
 
     format(value, unit, kpi) {
